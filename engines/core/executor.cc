@@ -1,0 +1,252 @@
+#include "engines/core/executor.h"
+
+#include <omp.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "engines/core/ops/kernel.h"
+#include "engines/core/status_macros.h"
+
+namespace crucible {
+
+namespace {
+
+// Adds `scratch` into `target` after a kernel wrote a second (third, ...)
+// gradient contribution for the same value.
+struct Accumulation {
+  dnnl::binary add;
+  dnnl::memory target;
+  dnnl::memory scratch;
+};
+
+}  // namespace
+
+struct Executor::Plan {
+  const Model* model = nullptr;
+  int64_t batch = 1;
+  int threads = 1;
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  ShapeMap shapes;
+  Shape input_shape;
+  Shape output_shape;
+  absl::flat_hash_map<std::string, dnnl::memory> values;
+  absl::flat_hash_map<std::string, dnnl::memory> grads;
+  std::vector<std::unique_ptr<Kernel>> kernels;       // Aligned with graph().nodes.
+  std::vector<bool> runs_backward;                    // Per node.
+  std::vector<std::vector<Accumulation>> accumulate;  // Per node, after its Backward.
+  int64_t forward_rows = 0;                           // Rows of the latest Forward; 0 before any.
+};
+
+namespace {
+
+int ResolveThreads(int requested) { return requested > 0 ? requested : omp_get_num_procs(); }
+
+absl::Status CheckInput(const Tensor& input, const Shape& full, int64_t batch, bool batched) {
+  Shape expected = full;
+  const bool shape_ok = batched ? input.rank() == static_cast<int64_t>(full.size()) && input.dim(0) >= 1 &&
+                                      input.dim(0) <= batch &&
+                                      std::equal(full.begin() + 1, full.end(), input.shape().begin() + 1)
+                                : input.shape() == full;
+  if (!shape_ok) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input shape ", ShapeToString(input.shape()), " does not match the model input ",
+        batched ? absl::StrCat("[n,", ShapeToString(Shape(full.begin() + 1, full.end())).substr(1), " with 1 <= n <= ",
+                               batch)
+                : ShapeToString(full)));
+  }
+  for (int64_t i = 0; i < input.num_elements(); ++i) {
+    if (!std::isfinite(input.at(i))) {
+      return absl::InvalidArgumentError(absl::StrCat("input element ", i, " is ", input.at(i),
+                                                     "; inputs must be finite"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Copies `src` into the leading rows of memory holding a full batch, zeroing the rest.
+void CopyIn(const Tensor& src, dnnl::memory& dst) {
+  const size_t bytes = dst.get_desc().get_size();
+  auto* out = static_cast<char*>(dst.get_data_handle());
+  const size_t used = src.num_elements() * sizeof(float);
+  std::memcpy(out, src.data(), used);
+  std::memset(out + used, 0, bytes - used);
+}
+
+// The leading `rows` rows of a batched value (all of an unbatched one).
+Tensor CopyOut(const dnnl::memory& src, Shape shape, int64_t rows, bool batched) {
+  if (batched) shape[0] = rows;
+  Tensor out(shape);
+  std::memcpy(out.data(), src.get_data_handle(), out.num_elements() * sizeof(float));
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const Model& model, const ExecutorOptions& options) {
+  auto plan = std::make_unique<Plan>();
+  plan->model = &model;
+  plan->batch = options.batch_size;
+  plan->threads = ResolveThreads(options.num_threads);
+  if (options.batch_size < 1 || options.batch_size > 65536) {
+    return absl::InvalidArgumentError(absl::StrCat("batch size ", options.batch_size, " is outside 1..65536"));
+  }
+  ASSIGN_OR_RETURN(plan->shapes, model.ShapesForBatch(options.batch_size));
+  try {
+    RETURN_IF_ERROR(Build(*plan));
+  } catch (const dnnl::error& e) {
+    return absl::InternalError(absl::StrCat("oneDNN could not build the model: ", e.what()));
+  }
+  return std::unique_ptr<Executor>(new Executor(std::move(plan)));
+}
+
+absl::Status Executor::Build(Plan& plan) {
+  omp_set_num_threads(plan.threads);
+  const Graph& graph = plan.model->graph();
+  plan.input_shape = plan.shapes.at(graph.input_name);
+  plan.output_shape = plan.shapes.at(graph.output_name);
+
+  absl::flat_hash_set<std::string> requires_grad = {graph.input_name};
+  plan.values[graph.input_name] = dnnl::memory(PlainDesc(plan.input_shape), plan.engine);
+  for (const Node& node : graph.nodes) {
+    for (const std::string& in : node.inputs) {
+      if (in.empty() || plan.values.contains(in)) continue;
+      auto c = graph.float_constants.find(in);
+      if (c != graph.float_constants.end()) {
+        plan.values[in] = dnnl::memory(PlainDesc(c->second.shape()), plan.engine, const_cast<float*>(c->second.data()));
+      }
+    }
+    const std::string& out = node.outputs[0];
+    const dnnl::memory::desc out_desc = PlainDesc(plan.shapes.at(out));
+    plan.values[out] = IsAliasOp(node.op_type)
+                           ? dnnl::memory(out_desc, plan.engine, plan.values.at(node.inputs[0]).get_data_handle())
+                           : dnnl::memory(out_desc, plan.engine);
+    for (const std::string& in : node.inputs) {
+      if (requires_grad.contains(in)) requires_grad.insert(out);
+    }
+  }
+  for (const std::string& name : requires_grad) {
+    plan.grads[name] = dnnl::memory(PlainDesc(plan.shapes.at(name)), plan.engine);
+  }
+
+  const size_t n = graph.nodes.size();
+  std::vector<std::vector<dnnl::memory>> grad_targets(n);
+  plan.accumulate.resize(n);
+  plan.runs_backward.assign(n, false);
+  // The output's gradient is the cotangent; consumers of the output add to it.
+  absl::flat_hash_set<std::string> written = {graph.output_name};
+  for (size_t k = n; k-- > 0;) {
+    const Node& node = graph.nodes[k];
+    grad_targets[k].resize(node.inputs.size());
+    if (!requires_grad.contains(node.outputs[0])) continue;
+    plan.runs_backward[k] = true;
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const std::string& in = node.inputs[i];
+      if (!requires_grad.contains(in)) continue;
+      const dnnl::memory& target = plan.grads.at(in);
+      if (written.insert(in).second) {
+        grad_targets[k][i] = target;
+        continue;
+      }
+      dnnl::memory scratch(target.get_desc(), plan.engine);
+      grad_targets[k][i] = scratch;
+      dnnl::binary::primitive_desc add_pd(
+          dnnl::binary::desc(dnnl::algorithm::binary_add, target.get_desc(), target.get_desc(), target.get_desc()),
+          plan.engine);
+      plan.accumulate[k].push_back({dnnl::binary(add_pd), target, scratch});
+    }
+  }
+
+  for (size_t k = 0; k < n; ++k) {
+    const Node& node = graph.nodes[k];
+    KernelContext ctx{plan.engine, &graph, &node, &plan.shapes, {}, grad_targets[k], plan.values.at(node.outputs[0]),
+                      {}};
+    for (const std::string& in : node.inputs) {
+      auto value = plan.values.find(in);  // Integer constants (shapes, axes) have no memory.
+      ctx.inputs.push_back(value == plan.values.end() ? dnnl::memory() : value->second);
+    }
+    if (plan.runs_backward[k]) ctx.output_grad = plan.grads.at(node.outputs[0]);
+    KernelFactory factory = FindKernelFactory(node.op_type);
+    if (factory == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("unsupported operator '", node.op_type, "' (node '", node.name, "')"));
+    }
+    ASSIGN_OR_RETURN(std::unique_ptr<Kernel> kernel, factory(ctx));
+    plan.kernels.push_back(std::move(kernel));
+  }
+  return absl::OkStatus();
+}
+
+Executor::Executor(std::unique_ptr<Plan> plan) : plan_(std::move(plan)) {}
+Executor::~Executor() = default;
+
+int64_t Executor::batch_size() const { return plan_->batch; }
+const Shape& Executor::input_shape() const { return plan_->input_shape; }
+const Shape& Executor::output_shape() const { return plan_->output_shape; }
+
+absl::StatusOr<Tensor> Executor::Forward(const Tensor& input) { return Forward(input, {}, nullptr); }
+
+absl::StatusOr<Tensor> Executor::Forward(const Tensor& input, const std::vector<std::string>& names,
+                                         absl::flat_hash_map<std::string, Tensor>* activations) {
+  Plan& p = *plan_;
+  RETURN_IF_ERROR(CheckInput(input, p.input_shape, p.batch, p.model->has_batch_dimension()));
+  for (const std::string& name : names) {
+    if (!p.values.contains(name) || p.model->graph().IsConstant(name)) {
+      return absl::InvalidArgumentError(absl::StrCat("no intermediate value named '", name, "' in the model"));
+    }
+  }
+  const int64_t rows = p.model->has_batch_dimension() ? input.dim(0) : 1;
+  p.forward_rows = 0;
+  try {
+    omp_set_num_threads(p.threads);
+    CopyIn(input, p.values.at(p.model->input_name()));
+    for (auto& kernel : p.kernels) kernel->Forward(p.stream);
+    p.stream.wait();
+  } catch (const dnnl::error& e) {
+    return absl::InternalError(absl::StrCat("oneDNN forward failed: ", e.what()));
+  }
+  p.forward_rows = rows;
+  if (activations != nullptr) {
+    for (const std::string& name : names) {
+      (*activations)[name] = CopyOut(p.values.at(name), p.shapes.at(name), rows, p.model->has_batch_dimension());
+    }
+  }
+  return CopyOut(p.values.at(p.model->output_name()), p.output_shape, rows, p.model->has_batch_dimension());
+}
+
+absl::StatusOr<Tensor> Executor::Backward(const Tensor& cotangent) {
+  Plan& p = *plan_;
+  if (p.forward_rows == 0) return absl::FailedPreconditionError("Backward called before a successful Forward");
+  Shape expected = p.output_shape;
+  if (p.model->has_batch_dimension()) expected[0] = p.forward_rows;
+  if (cotangent.shape() != expected) {
+    return absl::InvalidArgumentError(absl::StrCat("cotangent shape ", ShapeToString(cotangent.shape()),
+                                                   " does not match the output shape ", ShapeToString(expected)));
+  }
+  const Graph& graph = p.model->graph();
+  try {
+    omp_set_num_threads(p.threads);
+    CopyIn(cotangent, p.grads.at(graph.output_name));
+    for (size_t k = p.kernels.size(); k-- > 0;) {
+      if (!p.runs_backward[k]) continue;
+      p.kernels[k]->Backward(p.stream);
+      for (Accumulation& acc : p.accumulate[k]) {
+        acc.add.execute(p.stream, {{DNNL_ARG_SRC_0, acc.target}, {DNNL_ARG_SRC_1, acc.scratch}, {DNNL_ARG_DST, acc.target}});
+      }
+    }
+    p.stream.wait();
+  } catch (const dnnl::error& e) {
+    return absl::InternalError(absl::StrCat("oneDNN backward failed: ", e.what()));
+  }
+  return CopyOut(p.grads.at(graph.input_name), p.input_shape, p.forward_rows, p.model->has_batch_dimension());
+}
+
+absl::StatusOr<Tensor> Executor::InputGradient(const Tensor& input, const Tensor& cotangent) {
+  RETURN_IF_ERROR(Forward(input).status());
+  return Backward(cotangent);
+}
+
+}  // namespace crucible
