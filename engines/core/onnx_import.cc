@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "engines/core/status_macros.h"
 #include "onnx/checker.h"
-#include "onnx/onnx-ml.pb.h"
+#include "onnx/onnx_pb.h"
 
 namespace crucible {
 namespace {

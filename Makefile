@@ -1,0 +1,49 @@
+# Crucible: `make demo` and `make test` work on a fresh Debian 12 machine.
+# Both install the Debian packages the build needs when they are missing.
+
+BUILD_DIR  ?= build
+BUILD_TYPE ?= Release
+JOBS       ?= $(shell nproc)
+SANITIZE   ?= OFF
+
+PACKAGES := g++ cmake make pkg-config \
+            libabsl-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc \
+            libz3-dev libdnnl-dev libonnx-dev zlib1g-dev libsqlite3-dev \
+            libgtest-dev libgmock-dev libbenchmark-dev
+
+.PHONY: all deps build test demo sanitize bench clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing missing Debian packages:" $$missing; \
+	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+build: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCRUCIBLE_SANITIZE=$(SANITIZE) >/dev/null
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
+
+demo: build
+	$(BUILD_DIR)/engines/core/crucible-core-eval \
+	    --model tests/fixtures/models/fmnist_lenet.onnx \
+	    --inputs tests/fixtures/data/fmnist_test_1000_images.npy \
+	    --labels tests/fixtures/data/fmnist_test_1000_labels.npy --scale 255
+
+# AddressSanitizer + UndefinedBehaviorSanitizer build and test run.
+sanitize:
+	$(MAKE) test BUILD_DIR=build-sanitize BUILD_TYPE=RelWithDebInfo SANITIZE=ON
+
+bench: build
+	$(BUILD_DIR)/bench/executor_bench
+
+clean:
+	rm -rf build build-sanitize
