@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engines/core/constant_folding.h"
+#include "engines/core/graph_rewrites.h"
 #include "engines/core/onnx_import.h"
 #include "engines/core/status_macros.h"
 
@@ -13,6 +14,9 @@ namespace crucible {
 absl::StatusOr<Model> Model::FromOnnx(std::string_view bytes) {
   ASSIGN_OR_RETURN(Graph graph, ImportOnnx(bytes));
   RETURN_IF_ERROR(FoldConstants(graph));
+  // Validate first: the rewrites assume a well-formed graph.
+  RETURN_IF_ERROR(InferShapes(graph, graph.declared_input_shape).status());
+  SimplifyGraph(graph);
   ASSIGN_OR_RETURN(ShapeMap shapes, InferShapes(graph, graph.declared_input_shape));
   if (graph.IsConstant(graph.output_name) || graph.output_name == graph.input_name) {
     return absl::InvalidArgumentError("model output does not depend on its input through any operator");

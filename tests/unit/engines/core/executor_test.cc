@@ -30,7 +30,7 @@ void ExpectGradientMatchesFiniteDifferences(Executor& exec, const Tensor& x, con
                                             const Tensor& gradient, uint32_t seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal;
-  const float eps = 1e-2f;
+  const float eps = 1e-3f;
   for (int trial = 0; trial < 3; ++trial) {
     Tensor direction(x.shape());
     double norm = 0;
@@ -113,7 +113,15 @@ TEST_P(FixtureModelTest, LogitsAndInputGradientsMatchPyTorch) {
   auto grad = (*padded)->Backward(cotangent);
   ASSERT_TRUE(grad.ok()) << grad.status();
   EXPECT_LE(MaxScaledError(*grad, input_grad), 1e-4);
-  ExpectGradientMatchesFiniteDifferences(**padded, inputs, cotangent, *grad, 11);
+  // Finite differences on noise: real images have flat backgrounds where
+  // max-pool windows tie, and a max is not differentiable at a tie.
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  Tensor noise(inputs.shape());
+  for (float& v : noise.values()) v = uniform(rng);
+  auto noise_grad = (*padded)->InputGradient(noise, cotangent);
+  ASSERT_TRUE(noise_grad.ok()) << noise_grad.status();
+  ExpectGradientMatchesFiniteDifferences(**padded, noise, cotangent, *noise_grad, 11);
 
   auto single = Executor::Create(*model, {.batch_size = 1, .num_threads = 1});
   ASSERT_TRUE(single.ok()) << single.status();
