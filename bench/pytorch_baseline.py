@@ -70,6 +70,8 @@ def run_node(node, args, consts):
         return torch.addmm(args[2], args[0], w) if len(args) > 2 else args[0] @ w
     if op == "Add":
         return args[0] + args[1]
+    if op == "Identity":
+        return args[0]
     raise ValueError(f"baseline has no mapping for {op}")
 
 

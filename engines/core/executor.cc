@@ -22,6 +22,27 @@ struct Accumulation {
   dnnl::memory scratch;
 };
 
+// A kernel together with the reorders that bring its inputs into the formats
+// it requires and its input gradients back into their values' formats.
+class AdaptedKernel final : public Kernel {
+ public:
+  AdaptedKernel(std::vector<Step> before, std::unique_ptr<Kernel> kernel, std::vector<Step> after)
+      : before_(std::move(before)), kernel_(std::move(kernel)), after_(std::move(after)) {}
+  void Forward(dnnl::stream& stream) override {
+    for (Step& step : before_) step.primitive.execute(stream, step.args);
+    kernel_->Forward(stream);
+  }
+  void Backward(dnnl::stream& stream) override {
+    kernel_->Backward(stream);
+    for (Step& step : after_) step.primitive.execute(stream, step.args);
+  }
+
+ private:
+  std::vector<Step> before_;
+  std::unique_ptr<Kernel> kernel_;
+  std::vector<Step> after_;
+};
+
 }  // namespace
 
 struct Executor::Plan {
@@ -35,6 +56,8 @@ struct Executor::Plan {
   Shape output_shape;
   absl::flat_hash_map<std::string, dnnl::memory> values;
   absl::flat_hash_map<std::string, dnnl::memory> grads;
+  // Conv outputs whose ReLU was fused in: their memory holds the ReLU's output.
+  absl::flat_hash_map<std::string, std::string> fused_into;
   std::vector<std::unique_ptr<Kernel>> kernels;       // Aligned with graph().nodes.
   std::vector<bool> runs_backward;                    // Per node.
   std::vector<std::vector<Accumulation>> accumulate;  // Per node, after its Backward.
@@ -46,7 +69,6 @@ namespace {
 int ResolveThreads(int requested) { return requested > 0 ? requested : omp_get_num_procs(); }
 
 absl::Status CheckInput(const Tensor& input, const Shape& full, int64_t batch, bool batched) {
-  Shape expected = full;
   const bool shape_ok = batched ? input.rank() == static_cast<int64_t>(full.size()) && input.dim(0) >= 1 &&
                                       input.dim(0) <= batch &&
                                       std::equal(full.begin() + 1, full.end(), input.shape().begin() + 1)
@@ -67,21 +89,49 @@ absl::Status CheckInput(const Tensor& input, const Shape& full, int64_t batch, b
   return absl::OkStatus();
 }
 
-// Copies `src` into the leading rows of memory holding a full batch, zeroing the rest.
-void CopyIn(const Tensor& src, dnnl::memory& dst) {
-  const size_t bytes = dst.get_desc().get_size();
-  auto* out = static_cast<char*>(dst.get_data_handle());
+// Copies `src` into the leading rows of `dst` (a full batch in any format),
+// zeroing the rest.
+void CopyIn(const Tensor& src, dnnl::memory& dst, const Shape& full_shape, dnnl::stream& stream) {
+  dnnl::memory plain = IsPlain(dst.get_desc()) ? dst : dnnl::memory(PlainDesc(full_shape), dst.get_engine());
+  auto* out = static_cast<char*>(plain.get_data_handle());
   const size_t used = src.num_elements() * sizeof(float);
   std::memcpy(out, src.data(), used);
-  std::memset(out + used, 0, bytes - used);
+  std::memset(out + used, 0, plain.get_desc().get_size() - used);
+  if (plain != dst) dnnl::reorder(plain, dst).execute(stream, plain, dst);
 }
 
 // The leading `rows` rows of a batched value (all of an unbatched one).
-Tensor CopyOut(const dnnl::memory& src, Shape shape, int64_t rows, bool batched) {
+Tensor CopyOut(const dnnl::memory& src, Shape shape, int64_t rows, bool batched, dnnl::stream& stream) {
+  dnnl::memory plain = src;
+  if (!IsPlain(src.get_desc())) {
+    plain = dnnl::memory(PlainDesc(shape), src.get_engine());
+    dnnl::reorder(src, plain).execute(stream, const_cast<dnnl::memory&>(src), plain);
+    stream.wait();
+  }
   if (batched) shape[0] = rows;
   Tensor out(shape);
-  std::memcpy(out.data(), src.get_data_handle(), out.num_elements() * sizeof(float));
+  std::memcpy(out.data(), plain.get_data_handle(), out.num_elements() * sizeof(float));
   return out;
+}
+
+// Conv nodes whose output feeds only a Relu (and is not the graph output):
+// conv index -> relu index.
+absl::flat_hash_map<size_t, size_t> FusableConvRelu(const Graph& graph) {
+  absl::flat_hash_map<std::string, int> uses;
+  absl::flat_hash_map<std::string, size_t> producer;
+  for (size_t k = 0; k < graph.nodes.size(); ++k) {
+    for (const std::string& in : graph.nodes[k].inputs) ++uses[in];
+    producer[graph.nodes[k].outputs[0]] = k;
+  }
+  absl::flat_hash_map<size_t, size_t> fused;
+  for (size_t k = 0; k < graph.nodes.size(); ++k) {
+    const Node& node = graph.nodes[k];
+    if (node.op_type != "Relu") continue;
+    auto p = producer.find(node.inputs[0]);
+    if (p == producer.end() || graph.nodes[p->second].op_type != "Conv") continue;
+    if (uses[node.inputs[0]] == 1 && node.inputs[0] != graph.output_name) fused[p->second] = k;
+  }
+  return fused;
 }
 
 }  // namespace
@@ -106,33 +156,55 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const Model& model, c
 absl::Status Executor::Build(Plan& plan) {
   omp_set_num_threads(plan.threads);
   const Graph& graph = plan.model->graph();
+  const size_t n = graph.nodes.size();
   plan.input_shape = plan.shapes.at(graph.input_name);
   plan.output_shape = plan.shapes.at(graph.output_name);
+  const absl::flat_hash_map<size_t, size_t> conv_relu = FusableConvRelu(graph);
+  absl::flat_hash_set<size_t> absorbed_relus;
+  for (const auto& [conv, relu] : conv_relu) absorbed_relus.insert(relu);
 
+  // Forward values, each in the format its producer chose.
   absl::flat_hash_set<std::string> requires_grad = {graph.input_name};
   plan.values[graph.input_name] = dnnl::memory(PlainDesc(plan.input_shape), plan.engine);
-  for (const Node& node : graph.nodes) {
+  std::vector<KernelContext> contexts(n);
+  std::vector<Layouts> layouts(n);
+  for (size_t k = 0; k < n; ++k) {
+    const Node& node = graph.nodes[k];
+    KernelContext& ctx = contexts[k];
+    ctx = KernelContext{plan.engine, &graph, &node, &plan.shapes, {}, {}, {}, {}, conv_relu.contains(k)};
     for (const std::string& in : node.inputs) {
-      if (in.empty() || plan.values.contains(in)) continue;
       auto c = graph.float_constants.find(in);
-      if (c != graph.float_constants.end()) {
+      if (c != graph.float_constants.end() && !plan.values.contains(in)) {
         plan.values[in] = dnnl::memory(PlainDesc(c->second.shape()), plan.engine, const_cast<float*>(c->second.data()));
       }
+      auto value = plan.values.find(in);  // Integer constants (shapes, axes) have no memory.
+      ctx.inputs.push_back(value == plan.values.end() ? dnnl::memory() : value->second);
+      if (requires_grad.contains(in)) requires_grad.insert(node.outputs[0]);
     }
     const std::string& out = node.outputs[0];
-    const dnnl::memory::desc out_desc = PlainDesc(plan.shapes.at(out));
-    plan.values[out] = IsAliasOp(node.op_type)
-                           ? dnnl::memory(out_desc, plan.engine, plan.values.at(node.inputs[0]).get_data_handle())
-                           : dnnl::memory(out_desc, plan.engine);
-    for (const std::string& in : node.inputs) {
-      if (requires_grad.contains(in)) requires_grad.insert(out);
+    if (absorbed_relus.contains(k)) {
+      layouts[k].inputs = {ctx.inputs[0].get_desc()};
+      plan.values[out] = ctx.inputs[0];
+      plan.fused_into[node.inputs[0]] = out;
+      continue;
+    }
+    ASSIGN_OR_RETURN(layouts[k], ChooseLayouts(ctx));
+    if (IsAliasOp(node.op_type)) {
+      // Aliasing needs plain memory; a reorder into a plain copy comes first otherwise.
+      dnnl::memory source = ctx.inputs[0];
+      if (source.get_desc() != layouts[k].inputs[0]) source = dnnl::memory(layouts[k].inputs[0], plan.engine);
+      plan.values[out] = dnnl::memory(layouts[k].output, plan.engine, source.get_data_handle());
+      ctx.inputs[0] = source;
+    } else {
+      plan.values[out] = dnnl::memory(layouts[k].output, plan.engine);
     }
   }
   for (const std::string& name : requires_grad) {
-    plan.grads[name] = dnnl::memory(PlainDesc(plan.shapes.at(name)), plan.engine);
+    plan.grads[name] = dnnl::memory(plan.values.at(name).get_desc(), plan.engine);
   }
 
-  const size_t n = graph.nodes.size();
+  // Where each kernel writes each input gradient: the value's gradient for the
+  // first contribution in backward order, a scratch buffer added to it after.
   std::vector<std::vector<dnnl::memory>> grad_targets(n);
   plan.accumulate.resize(n);
   plan.runs_backward.assign(n, false);
@@ -162,19 +234,32 @@ absl::Status Executor::Build(Plan& plan) {
 
   for (size_t k = 0; k < n; ++k) {
     const Node& node = graph.nodes[k];
-    KernelContext ctx{plan.engine, &graph, &node, &plan.shapes, {}, grad_targets[k], plan.values.at(node.outputs[0]),
-                      {}};
-    for (const std::string& in : node.inputs) {
-      auto value = plan.values.find(in);  // Integer constants (shapes, axes) have no memory.
-      ctx.inputs.push_back(value == plan.values.end() ? dnnl::memory() : value->second);
-    }
+    KernelContext& ctx = contexts[k];
+    ctx.output = plan.values.at(node.outputs[0]);
     if (plan.runs_backward[k]) ctx.output_grad = plan.grads.at(node.outputs[0]);
-    KernelFactory factory = FindKernelFactory(node.op_type);
+    std::vector<Step> before, after;
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      ctx.input_grads.push_back(grad_targets[k][i]);
+      if (!ctx.inputs[i]) continue;
+      const dnnl::memory& value = plan.values.at(node.inputs[i]);
+      if (value.get_desc() == layouts[k].inputs[i]) continue;
+      // Alias ops already hold the plain copy their output shares.
+      if (ctx.inputs[i] == value) ctx.inputs[i] = dnnl::memory(layouts[k].inputs[i], plan.engine);
+      before.push_back(CopyStep(plan.engine, value, ctx.inputs[i]));
+      if (grad_targets[k][i]) {
+        ctx.input_grads[i] = dnnl::memory(layouts[k].inputs[i], plan.engine);
+        after.push_back(CopyStep(plan.engine, ctx.input_grads[i], grad_targets[k][i]));
+      }
+    }
+    KernelFactory factory = absorbed_relus.contains(k) ? MakeFusedReluKernel : FindKernelFactory(node.op_type);
     if (factory == nullptr) {
       return absl::FailedPreconditionError(
           absl::StrCat("unsupported operator '", node.op_type, "' (node '", node.name, "')"));
     }
     ASSIGN_OR_RETURN(std::unique_ptr<Kernel> kernel, factory(ctx));
+    if (!before.empty() || !after.empty()) {
+      kernel = std::make_unique<AdaptedKernel>(std::move(before), std::move(kernel), std::move(after));
+    }
     plan.kernels.push_back(std::move(kernel));
   }
   return absl::OkStatus();
@@ -197,12 +282,16 @@ absl::StatusOr<Tensor> Executor::Forward(const Tensor& input, const std::vector<
     if (!p.values.contains(name) || p.model->graph().IsConstant(name)) {
       return absl::InvalidArgumentError(absl::StrCat("no intermediate value named '", name, "' in the model"));
     }
+    if (auto fused = p.fused_into.find(name); fused != p.fused_into.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("value '", name, "' is a convolution output fused with the ReLU ",
+                                                     "that follows it; ask for '", fused->second, "' instead"));
+    }
   }
   const int64_t rows = p.model->has_batch_dimension() ? input.dim(0) : 1;
   p.forward_rows = 0;
   try {
     omp_set_num_threads(p.threads);
-    CopyIn(input, p.values.at(p.model->input_name()));
+    CopyIn(input, p.values.at(p.model->input_name()), p.input_shape, p.stream);
     for (auto& kernel : p.kernels) kernel->Forward(p.stream);
     p.stream.wait();
   } catch (const dnnl::error& e) {
@@ -211,17 +300,17 @@ absl::StatusOr<Tensor> Executor::Forward(const Tensor& input, const std::vector<
   p.forward_rows = rows;
   if (activations != nullptr) {
     for (const std::string& name : names) {
-      (*activations)[name] = CopyOut(p.values.at(name), p.shapes.at(name), rows, p.model->has_batch_dimension());
+      (*activations)[name] = CopyOut(p.values.at(name), p.shapes.at(name), rows, p.model->has_batch_dimension(), p.stream);
     }
   }
-  return CopyOut(p.values.at(p.model->output_name()), p.output_shape, rows, p.model->has_batch_dimension());
+  return CopyOut(p.values.at(p.model->output_name()), p.output_shape, rows, p.model->has_batch_dimension(), p.stream);
 }
 
 absl::StatusOr<Tensor> Executor::Backward(const Tensor& cotangent) {
   Plan& p = *plan_;
   if (p.forward_rows == 0) return absl::FailedPreconditionError("Backward called before a successful Forward");
   Shape expected = p.output_shape;
-  if (p.model->has_batch_dimension()) expected[0] = p.forward_rows;
+  if (p.model->has_batch_dimension(), p.stream) expected[0] = p.forward_rows;
   if (cotangent.shape() != expected) {
     return absl::InvalidArgumentError(absl::StrCat("cotangent shape ", ShapeToString(cotangent.shape()),
                                                    " does not match the output shape ", ShapeToString(expected)));
@@ -229,7 +318,7 @@ absl::StatusOr<Tensor> Executor::Backward(const Tensor& cotangent) {
   const Graph& graph = p.model->graph();
   try {
     omp_set_num_threads(p.threads);
-    CopyIn(cotangent, p.grads.at(graph.output_name));
+    CopyIn(cotangent, p.grads.at(graph.output_name), p.output_shape, p.stream);
     for (size_t k = p.kernels.size(); k-- > 0;) {
       if (!p.runs_backward[k]) continue;
       p.kernels[k]->Backward(p.stream);
@@ -241,7 +330,7 @@ absl::StatusOr<Tensor> Executor::Backward(const Tensor& cotangent) {
   } catch (const dnnl::error& e) {
     return absl::InternalError(absl::StrCat("oneDNN backward failed: ", e.what()));
   }
-  return CopyOut(p.grads.at(graph.input_name), p.input_shape, p.forward_rows, p.model->has_batch_dimension());
+  return CopyOut(p.grads.at(graph.input_name), p.input_shape, p.forward_rows, p.model->has_batch_dimension(), p.stream);
 }
 
 absl::StatusOr<Tensor> Executor::InputGradient(const Tensor& input, const Tensor& cotangent) {

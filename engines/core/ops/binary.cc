@@ -32,12 +32,17 @@ Step BinaryStep(const dnnl::engine& engine, dnnl::algorithm alg, const dnnl::mem
 absl::StatusOr<std::unique_ptr<Kernel>> MakeBinaryKernel(const KernelContext& ctx) {
   const std::string& op = ctx.node->op_type;
   const Shape& out_shape = ctx.OutputShape();
+  // Same-shape operands keep the format they arrive in (see ChooseLayouts);
+  // broadcasting works on plain memory with ranks aligned.
+  const bool same_dims = ctx.InputShape(0) == out_shape && ctx.InputShape(1) == out_shape;
   const size_t rank = std::max<size_t>(out_shape.size(), 1);
-  const Shape full = PadToRank(out_shape, rank);
-  const dnnl::memory::desc full_md = PlainDesc(full);
-  const dnnl::memory a = ctx.View(ctx.inputs[0], PlainDesc(PadToRank(ctx.InputShape(0), rank)));
-  const dnnl::memory b = ctx.View(ctx.inputs[1], PlainDesc(PadToRank(ctx.InputShape(1), rank)));
-  const dnnl::memory y = ctx.View(ctx.output, full_md);
+  auto view = [&](const dnnl::memory& m, const Shape& shape) {
+    return same_dims || !m ? m : ctx.View(m, PlainDesc(PadToRank(shape, rank)));
+  };
+  const dnnl::memory a = view(ctx.inputs[0], ctx.InputShape(0));
+  const dnnl::memory b = view(ctx.inputs[1], ctx.InputShape(1));
+  const dnnl::memory y = view(ctx.output, out_shape);
+  const dnnl::memory::desc full_md = y.get_desc();
   const bool a_broadcast = a.get_desc().dims() != full_md.dims();
   auto kernel = std::make_unique<StepKernel>();
 
@@ -51,12 +56,12 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeBinaryKernel(const KernelContext& ct
   const dnnl::algorithm alg = BinaryAlgorithm(op);
   kernel->forward.push_back(BinaryStep(ctx.engine, alg, a_full, b, y));
 
-  const dnnl::memory dy = ctx.output_grad ? ctx.View(ctx.output_grad, full_md) : dnnl::memory();
+  const dnnl::memory dy = view(ctx.output_grad, out_shape);
   // Gradient of one operand: `local` computes the full-size gradient into its
   // argument; it is then summed down to the operand's shape.
   auto add_grad = [&](size_t i, const dnnl::memory& operand, auto&& local) {
     if (!ctx.NeedsInputGrad(i)) return;
-    const dnnl::memory grad = ctx.View(ctx.input_grads[i], operand.get_desc());
+    const dnnl::memory grad = view(ctx.input_grads[i], ctx.InputShape(i));
     const bool reduce = operand.get_desc().dims() != full_md.dims();
     const dnnl::memory target = reduce ? ctx.NewMemory(full_md) : grad;
     if (!local(target)) {

@@ -1,6 +1,7 @@
 // Conv (1-D, 2-D, 3-D; groups, strides, pads, dilations) on oneDNN
-// convolution primitives; the input gradient uses convolution backward-data.
-// Weights are laid out once, in the format each primitive prefers.
+// convolution primitives, optionally with a fused ReLU; the input gradient
+// uses convolution backward-data. Weights are laid out once, in the format
+// each primitive prefers.
 #include "engines/core/ops/kernel.h"
 #include "engines/core/window_geometry.h"
 
@@ -9,56 +10,88 @@ namespace {
 
 dnnl::memory::dims Dims(const std::vector<int64_t>& v) { return dnnl::memory::dims(v.begin(), v.end()); }
 
-dnnl::memory::desc AnyDesc(const Shape& shape) {
-  return dnnl::memory::desc(Dims(shape), dnnl::memory::data_type::f32, dnnl::memory::format_tag::any);
+struct ConvSetup {
+  WindowGeometry geometry;
+  std::vector<int64_t> dilations;  // oneDNN counts the gaps: ONNX dilation - 1.
+  Shape weight_dims;               // Grouped weights are [G, O/G, I/G, k...] for oneDNN.
+  dnnl::memory::desc any_weights;
+};
+
+absl::StatusOr<ConvSetup> Setup(const KernelContext& ctx) {
+  const Shape& w_shape = ctx.InputShape(1);
+  ConvSetup s;
+  auto geometry = ResolveWindow(*ctx.node, ctx.InputShape(0), std::vector<int64_t>(w_shape.begin() + 2, w_shape.end()));
+  if (!geometry.ok()) return geometry.status();
+  s.geometry = *geometry;
+  for (int64_t d : s.geometry.dilations) s.dilations.push_back(d - 1);
+  const int64_t group = ctx.node->attributes.GetInt("group", 1);
+  s.weight_dims = w_shape;
+  if (group > 1) {
+    s.weight_dims.insert(s.weight_dims.begin(), group);
+    s.weight_dims[1] /= group;
+  }
+  s.any_weights = dnnl::memory::desc(Dims(s.weight_dims), dnnl::memory::data_type::f32, dnnl::memory::format_tag::any);
+  return s;
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Kernel>> MakeConvKernel(const KernelContext& ctx) {
-  const Shape& x_shape = ctx.InputShape(0);
-  const Shape& w_shape = ctx.InputShape(1);
-  const int64_t group = ctx.node->attributes.GetInt("group", 1);
-  auto geometry = ResolveWindow(*ctx.node, x_shape, std::vector<int64_t>(w_shape.begin() + 2, w_shape.end()));
-  if (!geometry.ok()) return geometry.status();
-  std::vector<int64_t> dilations;
-  for (int64_t d : geometry->dilations) dilations.push_back(d - 1);  // oneDNN counts the gaps.
-
-  // Grouped weights are [G, O/G, I/G, k...] for oneDNN.
-  Shape w_dims = w_shape;
-  if (group > 1) {
-    w_dims.insert(w_dims.begin(), group);
-    w_dims[1] /= group;
+absl::StatusOr<dnnl::convolution_forward::primitive_desc> MakeConvForward(const KernelContext& ctx,
+                                                                          dnnl::prop_kind prop,
+                                                                          const dnnl::memory::desc& x_md,
+                                                                          const dnnl::memory::desc& y_md) {
+  auto setup = Setup(ctx);
+  if (!setup.ok()) return setup.status();
+  const WindowGeometry& g = setup->geometry;
+  auto desc = ctx.HasInput(2)
+                  ? dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, x_md,
+                                                    setup->any_weights, PlainDesc({ctx.InputShape(1)[0]}), y_md,
+                                                    Dims(g.strides), Dims(setup->dilations), Dims(g.pads_begin),
+                                                    Dims(g.pads_end))
+                  : dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, x_md,
+                                                    setup->any_weights, y_md, Dims(g.strides), Dims(setup->dilations),
+                                                    Dims(g.pads_begin), Dims(g.pads_end));
+  dnnl::primitive_attr attr;
+  if (ctx.fuse_relu) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    attr.set_post_ops(ops);
   }
-  const dnnl::memory weights(PlainDesc(w_dims), ctx.engine, ctx.inputs[1].get_data_handle());
-  const dnnl::memory::desc x_md = PlainDesc(x_shape), y_md = PlainDesc(ctx.OutputShape());
-  const dnnl::memory::desc bias_md = ctx.HasInput(2) ? PlainDesc({w_shape[0]}) : dnnl::memory::desc();
+  return dnnl::convolution_forward::primitive_desc(desc, attr, ctx.engine);
+}
 
-  auto make_forward_desc = [&](dnnl::prop_kind prop) {
-    return ctx.HasInput(2)
-               ? dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, x_md, AnyDesc(w_dims),
-                                                 bias_md, y_md, Dims(geometry->strides), Dims(dilations),
-                                                 Dims(geometry->pads_begin), Dims(geometry->pads_end))
-               : dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, x_md, AnyDesc(w_dims), y_md,
-                                                 Dims(geometry->strides), Dims(dilations), Dims(geometry->pads_begin),
-                                                 Dims(geometry->pads_end));
-  };
+absl::StatusOr<std::unique_ptr<Kernel>> MakeConvKernel(const KernelContext& ctx) {
+  auto setup = Setup(ctx);
+  if (!setup.ok()) return setup.status();
+  const dnnl::memory weights(PlainDesc(setup->weight_dims), ctx.engine, ctx.inputs[1].get_data_handle());
+  // The same query as ChooseLayouts: the input arrives in the format it
+  // picks. (Asking with the input's own desc can differ when a dimension is 1:
+  // oneDNN treats nchw and nhwc with one channel as equal memory but not as
+  // equal implementation hints.)
+  const Shape& x_shape = ctx.InputShape(0);
+  const dnnl::memory::desc any_x(dnnl::memory::dims(x_shape.begin(), x_shape.end()), dnnl::memory::data_type::f32,
+                                 dnnl::memory::format_tag::any);
+  auto fwd_pd = MakeConvForward(ctx, dnnl::prop_kind::forward_inference, any_x, ctx.output.get_desc());
+  if (!fwd_pd.ok()) return fwd_pd.status();
+  if (fwd_pd->src_desc() != ctx.inputs[0].get_desc()) return ctx.Error("input arrived in an unexpected memory format");
+  const dnnl::memory::desc x_md = fwd_pd->src_desc(), y_md = fwd_pd->dst_desc();
   auto kernel = std::make_unique<StepKernel>();
-  dnnl::convolution_forward::primitive_desc fwd_pd(make_forward_desc(dnnl::prop_kind::forward_inference), ctx.engine);
-  Step forward{dnnl::convolution_forward(fwd_pd),
+  Step forward{dnnl::convolution_forward(*fwd_pd),
                {{DNNL_ARG_SRC, ctx.inputs[0]},
-                {DNNL_ARG_WEIGHTS, RelayoutConstant(ctx.engine, weights, fwd_pd.weights_desc())},
+                {DNNL_ARG_WEIGHTS, RelayoutConstant(ctx.engine, weights, fwd_pd->weights_desc())},
                 {DNNL_ARG_DST, ctx.output}}};
   if (ctx.HasInput(2)) forward.args[DNNL_ARG_BIAS] = ctx.inputs[2];
   kernel->forward.push_back(std::move(forward));
 
   if (ctx.NeedsInputGrad(0)) {
-    dnnl::convolution_forward::primitive_desc hint(make_forward_desc(dnnl::prop_kind::forward_training), ctx.engine);
+    auto hint = MakeConvForward(ctx, dnnl::prop_kind::forward_training, x_md, y_md);
+    if (!hint.ok()) return hint.status();
+    const WindowGeometry& g = setup->geometry;
     dnnl::convolution_backward_data::primitive_desc bwd_pd(
-        dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, x_md, AnyDesc(w_dims), y_md,
-                                              Dims(geometry->strides), Dims(dilations), Dims(geometry->pads_begin),
-                                              Dims(geometry->pads_end)),
-        ctx.engine, hint);
+        dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, x_md, setup->any_weights, y_md,
+                                              Dims(g.strides),
+                                              Dims(setup->dilations), Dims(g.pads_begin), Dims(g.pads_end)),
+        ctx.engine, *hint);
     kernel->backward.push_back({dnnl::convolution_backward_data(bwd_pd),
                                 {{DNNL_ARG_DIFF_DST, ctx.output_grad},
                                  {DNNL_ARG_WEIGHTS, RelayoutConstant(ctx.engine, weights, bwd_pd.weights_desc())},

@@ -27,6 +27,23 @@ std::unique_ptr<Kernel> MakeEltwise(const KernelContext& ctx, dnnl::algorithm al
 
 }  // namespace
 
+absl::StatusOr<std::unique_ptr<Kernel>> MakeFusedReluKernel(const KernelContext& ctx) {
+  auto kernel = std::make_unique<StepKernel>();
+  if (ctx.NeedsInputGrad(0)) {
+    const auto md = ctx.output.get_desc();
+    const auto alg = dnnl::algorithm::eltwise_relu_use_dst_for_bwd;
+    dnnl::eltwise_forward::primitive_desc hint(
+        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, alg, md, 0.0f, 0.0f), ctx.engine);
+    dnnl::eltwise_backward::primitive_desc bwd_pd(dnnl::eltwise_backward::desc(alg, md, md, 0.0f, 0.0f), ctx.engine,
+                                                  hint);
+    kernel->backward.push_back({dnnl::eltwise_backward(bwd_pd),
+                                {{DNNL_ARG_DST, ctx.output},
+                                 {DNNL_ARG_DIFF_DST, ctx.output_grad},
+                                 {DNNL_ARG_DIFF_SRC, ctx.input_grads[0]}}});
+  }
+  return kernel;
+}
+
 absl::StatusOr<std::unique_ptr<Kernel>> MakeEltwiseKernel(const KernelContext& ctx) {
   const std::string& op = ctx.node->op_type;
   const Attributes& attrs = ctx.node->attributes;

@@ -3,10 +3,16 @@
 //
 // Contract: a kernel's primitives and scratch memory are created once, in its
 // factory. Forward() writes the node's output; Backward() writes (overwrites)
-// the gradient of every node input for which InputGrad(i) is non-empty, from
+// the gradient of every node input for which input_grads[i] is non-empty, from
 // the output gradient and the forward values, which stay valid between the
-// two calls. Kernels never compute gradients for weights. Shapes are plain
-// row-major throughout; all tensors are f32.
+// two calls. Kernels never compute gradients for weights. All tensors are f32.
+//
+// Memory formats: ChooseLayouts() says, per node, in which format each input
+// must arrive and which format the output takes. Convolutions pick oneDNN's
+// blocked formats; element-wise ops, pooling and same-shape binary ops keep
+// whatever arrives; every other op sees plain row-major memory. The executor
+// inserts reorders where a value's format differs from what its consumer
+// requires; a gradient always has its value's format.
 #ifndef CRUCIBLE_ENGINES_CORE_OPS_KERNEL_H_
 #define CRUCIBLE_ENGINES_CORE_OPS_KERNEL_H_
 
@@ -66,6 +72,7 @@ struct KernelContext {
   std::vector<dnnl::memory> input_grads;  // Where Backward writes; empty when no gradient is needed.
   dnnl::memory output;
   dnnl::memory output_grad;               // Empty when the output needs no gradient.
+  bool fuse_relu = false;                 // Conv: apply ReLU as a post-op (the Relu node is absorbed).
 
   bool HasInput(size_t i) const { return i < inputs.size() && inputs[i]; }
   bool NeedsInputGrad(size_t i) const { return i < input_grads.size() && input_grads[i]; }
@@ -98,6 +105,25 @@ Step CopyStep(const dnnl::engine& engine, const dnnl::memory& src, const dnnl::m
 // the dims are equal). Both have the same rank.
 Step SumToShapeStep(const dnnl::engine& engine, const dnnl::memory& src, const dnnl::memory& dst);
 
+struct Layouts {
+  std::vector<dnnl::memory::desc> inputs;  // Required format of each input (empty for absent ones).
+  dnnl::memory::desc output;
+};
+
+// REQUIRES: ctx.inputs hold the inputs as currently laid out; ctx.output unset.
+absl::StatusOr<Layouts> ChooseLayouts(const KernelContext& ctx);
+
+bool IsPlain(const dnnl::memory::desc& md);
+
+// Forward primitive descriptors shared by the kernels and ChooseLayouts.
+absl::StatusOr<dnnl::convolution_forward::primitive_desc> MakeConvForward(const KernelContext& ctx,
+                                                                          dnnl::prop_kind prop,
+                                                                          const dnnl::memory::desc& x_md,
+                                                                          const dnnl::memory::desc& y_md);
+absl::StatusOr<dnnl::pooling_forward::primitive_desc> MakePoolForward(const KernelContext& ctx,
+                                                                      const dnnl::memory::desc& x_md,
+                                                                      const dnnl::memory::desc& y_md);
+
 using KernelFactory = absl::StatusOr<std::unique_ptr<Kernel>> (*)(const KernelContext&);
 
 // Ops whose output shares the input's memory under another shape (Reshape,
@@ -119,6 +145,9 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeTransposeKernel(const KernelContext&
 absl::StatusOr<std::unique_ptr<Kernel>> MakeConcatKernel(const KernelContext& ctx);
 absl::StatusOr<std::unique_ptr<Kernel>> MakePadKernel(const KernelContext& ctx);
 absl::StatusOr<std::unique_ptr<Kernel>> MakeAliasKernel(const KernelContext& ctx);
+// A Relu absorbed into the preceding Conv: nothing forward; backward from the
+// ReLU's output.
+absl::StatusOr<std::unique_ptr<Kernel>> MakeFusedReluKernel(const KernelContext& ctx);
 
 }  // namespace crucible
 
