@@ -56,7 +56,7 @@ struct Executor::Plan {
   Shape output_shape;
   absl::flat_hash_map<std::string, dnnl::memory> values;
   absl::flat_hash_map<std::string, dnnl::memory> grads;
-  // Conv outputs whose ReLU was fused in: their memory holds the ReLU's output.
+  // Outputs of nodes whose ReLU was fused in: their memory holds the ReLU's output.
   absl::flat_hash_map<std::string, std::string> fused_into;
   std::vector<std::unique_ptr<Kernel>> kernels;       // Aligned with graph().nodes.
   std::vector<bool> runs_backward;                    // Per node.
@@ -114,21 +114,28 @@ Tensor CopyOut(const dnnl::memory& src, Shape shape, int64_t rows, bool batched,
   return out;
 }
 
-// Conv nodes whose output feeds only a Relu (and is not the graph output):
-// conv index -> relu index.
-absl::flat_hash_map<size_t, size_t> FusableConvRelu(const Graph& graph) {
+// Nodes whose output feeds only a Relu (and is not the graph output) and that
+// can apply the ReLU as a oneDNN post-op without needing their own output for
+// backward: Conv, Gemm, MatMul, and same-shape Add (residual blocks).
+// Producer index -> Relu index.
+absl::flat_hash_map<size_t, size_t> FusableRelus(const Graph& graph, const ShapeMap& shapes) {
   absl::flat_hash_map<std::string, int> uses;
   absl::flat_hash_map<std::string, size_t> producer;
   for (size_t k = 0; k < graph.nodes.size(); ++k) {
     for (const std::string& in : graph.nodes[k].inputs) ++uses[in];
     producer[graph.nodes[k].outputs[0]] = k;
   }
+  auto can_fuse = [&](const Node& node) {
+    if (node.op_type == "Conv" || node.op_type == "Gemm" || node.op_type == "MatMul") return true;
+    const Shape& out = shapes.at(node.outputs[0]);
+    return node.op_type == "Add" && shapes.at(node.inputs[0]) == out && shapes.at(node.inputs[1]) == out;
+  };
   absl::flat_hash_map<size_t, size_t> fused;
   for (size_t k = 0; k < graph.nodes.size(); ++k) {
     const Node& node = graph.nodes[k];
     if (node.op_type != "Relu") continue;
     auto p = producer.find(node.inputs[0]);
-    if (p == producer.end() || graph.nodes[p->second].op_type != "Conv") continue;
+    if (p == producer.end() || !can_fuse(graph.nodes[p->second])) continue;
     if (uses[node.inputs[0]] == 1 && node.inputs[0] != graph.output_name) fused[p->second] = k;
   }
   return fused;
@@ -159,9 +166,9 @@ absl::Status Executor::Build(Plan& plan) {
   const size_t n = graph.nodes.size();
   plan.input_shape = plan.shapes.at(graph.input_name);
   plan.output_shape = plan.shapes.at(graph.output_name);
-  const absl::flat_hash_map<size_t, size_t> conv_relu = FusableConvRelu(graph);
+  const absl::flat_hash_map<size_t, size_t> fused_relus = FusableRelus(graph, plan.shapes);
   absl::flat_hash_set<size_t> absorbed_relus;
-  for (const auto& [conv, relu] : conv_relu) absorbed_relus.insert(relu);
+  for (const auto& [conv, relu] : fused_relus) absorbed_relus.insert(relu);
 
   // Forward values, each in the format its producer chose.
   absl::flat_hash_set<std::string> requires_grad = {graph.input_name};
@@ -171,7 +178,7 @@ absl::Status Executor::Build(Plan& plan) {
   for (size_t k = 0; k < n; ++k) {
     const Node& node = graph.nodes[k];
     KernelContext& ctx = contexts[k];
-    ctx = KernelContext{plan.engine, &graph, &node, &plan.shapes, {}, {}, {}, {}, conv_relu.contains(k)};
+    ctx = KernelContext{plan.engine, &graph, &node, &plan.shapes, {}, {}, {}, {}, fused_relus.contains(k)};
     for (const std::string& in : node.inputs) {
       auto c = graph.float_constants.find(in);
       if (c != graph.float_constants.end() && !plan.values.contains(in)) {
@@ -283,7 +290,7 @@ absl::StatusOr<Tensor> Executor::Forward(const Tensor& input, const std::vector<
       return absl::InvalidArgumentError(absl::StrCat("no intermediate value named '", name, "' in the model"));
     }
     if (auto fused = p.fused_into.find(name); fused != p.fused_into.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("value '", name, "' is a convolution output fused with the ReLU ",
+      return absl::InvalidArgumentError(absl::StrCat("value '", name, "' is fused with the ReLU ",
                                                      "that follows it; ask for '", fused->second, "' instead"));
     }
   }

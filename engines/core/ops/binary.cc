@@ -54,7 +54,9 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeBinaryKernel(const KernelContext& ct
     kernel->forward.push_back(BinaryStep(ctx.engine, dnnl::algorithm::binary_add, zeros, a, a_full));
   }
   const dnnl::algorithm alg = BinaryAlgorithm(op);
-  kernel->forward.push_back(BinaryStep(ctx.engine, alg, a_full, b, y));
+  dnnl::post_ops relu;
+  if (ctx.fuse_relu) relu.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  kernel->forward.push_back(BinaryStep(ctx.engine, alg, a_full, b, y, relu));
 
   const dnnl::memory dy = view(ctx.output_grad, out_shape);
   // Gradient of one operand: `local` computes the full-size gradient into its

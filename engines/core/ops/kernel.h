@@ -72,7 +72,7 @@ struct KernelContext {
   std::vector<dnnl::memory> input_grads;  // Where Backward writes; empty when no gradient is needed.
   dnnl::memory output;
   dnnl::memory output_grad;               // Empty when the output needs no gradient.
-  bool fuse_relu = false;                 // Conv: apply ReLU as a post-op (the Relu node is absorbed).
+  bool fuse_relu = false;                 // Conv, Add: apply ReLU as a post-op (the Relu node is absorbed).
 
   bool HasInput(size_t i) const { return i < inputs.size() && inputs[i]; }
   bool NeedsInputGrad(size_t i) const { return i < input_grads.size() && input_grads[i]; }
@@ -145,8 +145,8 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeTransposeKernel(const KernelContext&
 absl::StatusOr<std::unique_ptr<Kernel>> MakeConcatKernel(const KernelContext& ctx);
 absl::StatusOr<std::unique_ptr<Kernel>> MakePadKernel(const KernelContext& ctx);
 absl::StatusOr<std::unique_ptr<Kernel>> MakeAliasKernel(const KernelContext& ctx);
-// A Relu absorbed into the preceding Conv: nothing forward; backward from the
-// ReLU's output.
+// A Relu absorbed into the node before it (Conv or Add): nothing forward;
+// backward from the ReLU's output.
 absl::StatusOr<std::unique_ptr<Kernel>> MakeFusedReluKernel(const KernelContext& ctx);
 
 }  // namespace crucible

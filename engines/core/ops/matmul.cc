@@ -37,14 +37,21 @@ struct MatrixView {
 // dst = src x weights (+ bias): the matmul step, with constant weights relaid.
 Step MatMulStep(const dnnl::engine& engine, const dnnl::memory& src, const MatrixView& src_view,
                 const dnnl::memory& weights, const MatrixView& weights_view, bool weights_constant,
-                const dnnl::memory& dst, const MatrixView& dst_view, const dnnl::memory& bias = dnnl::memory()) {
+                const dnnl::memory& dst, const MatrixView& dst_view, const dnnl::memory& bias = dnnl::memory(),
+                bool relu = false) {
   const dnnl::memory::desc w_md =
       weights_constant ? dnnl::memory::desc(dnnl::memory::dims(weights_view.dims.begin(), weights_view.dims.end()),
                                             dnnl::memory::data_type::f32, dnnl::memory::format_tag::any)
                        : weights_view.Desc();
   dnnl::matmul::desc desc = bias ? dnnl::matmul::desc(src_view.Desc(), w_md, bias.get_desc(), dst_view.Desc())
                                  : dnnl::matmul::desc(src_view.Desc(), w_md, dst_view.Desc());
-  dnnl::matmul::primitive_desc pd(desc, engine);
+  dnnl::primitive_attr attr;
+  if (relu) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    attr.set_post_ops(ops);
+  }
+  dnnl::matmul::primitive_desc pd(desc, attr, engine);
   const dnnl::memory w_view(weights_view.Desc(), engine, weights.get_data_handle());
   const dnnl::memory w = weights_constant ? RelayoutConstant(engine, w_view, pd.weights_desc()) : w_view;
   Step step{dnnl::matmul(pd),
@@ -89,7 +96,7 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeGemm(const KernelContext& ctx) {
   auto kernel = std::make_unique<StepKernel>();
   const MatrixView b_plain = MatrixView::Plain(b.dims);
   kernel->forward.push_back(
-      MatMulStep(ctx.engine, ctx.inputs[0], a, b_scaled, b_plain, true, ctx.output, y, bias));
+      MatMulStep(ctx.engine, ctx.inputs[0], a, b_scaled, b_plain, true, ctx.output, y, bias, ctx.fuse_relu));
   if (ctx.NeedsInputGrad(0)) {
     kernel->backward.push_back(MatMulStep(ctx.engine, ctx.output_grad, y, b_scaled, b_plain.Transposed(), true,
                                           ctx.input_grads[0], a));
@@ -111,7 +118,8 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeMatMul(const KernelContext& ctx) {
   const bool b_constant = ctx.ConstantInput(1) != nullptr;
 
   auto kernel = std::make_unique<StepKernel>();
-  kernel->forward.push_back(MatMulStep(ctx.engine, ctx.inputs[0], a, ctx.inputs[1], b, b_constant, ctx.output, y));
+  kernel->forward.push_back(MatMulStep(ctx.engine, ctx.inputs[0], a, ctx.inputs[1], b, b_constant, ctx.output, y,
+                                       dnnl::memory(), ctx.fuse_relu));
   auto check_no_broadcast = [&](const MatrixView& operand) -> absl::Status {
     if (operand.Batch() != y.Batch()) {
       return ctx.Error("gradients through batch dimensions broadcast between two computed operands are not supported");
