@@ -153,6 +153,48 @@ TEST(ExecutorTest, IntermediateActivationsAreReturnedByName) {
   EXPECT_FALSE((*exec)->Forward(inputs, {"no_such_value"}, &activations).ok());
 }
 
+// LeNet's activations live in oneDNN's blocked formats internally; what comes
+// out must be plain row-major. Checked through the max-pool relation between
+// the first ReLU's output and the pooled value.
+TEST(ExecutorTest, ActivationsInBlockedFormatsComeOutRowMajor) {
+  auto model = Model::FromOnnxFile(FixturePath("models/fmnist_lenet.onnx"));
+  ASSERT_TRUE(model.ok()) << model.status();
+  const std::string relu = model->OutputsOfType("Relu")[0];
+  const std::string pooled = model->OutputsOfType("MaxPool")[0];
+  auto exec = Executor::Create(*model, {.batch_size = 8});
+  ASSERT_TRUE(exec.ok());
+  absl::flat_hash_map<std::string, Tensor> act;
+  ASSERT_TRUE((*exec)->Forward(LoadTensor(FixturePath("golden/fmnist_lenet_inputs.npy")), {relu, pooled}, &act).ok());
+  const Tensor& r = act[relu];
+  const Tensor& p = act[pooled];
+  ASSERT_EQ(r.shape(), Shape({8, 6, 28, 28}));
+  ASSERT_EQ(p.shape(), Shape({8, 6, 14, 14}));
+  double total = 0;
+  for (int64_t nc = 0; nc < 8 * 6; ++nc) {
+    for (int64_t y = 0; y < 14; ++y) {
+      for (int64_t x = 0; x < 14; ++x) {
+        const float* row = r.data() + nc * 784 + 2 * y * 28 + 2 * x;
+        const float expected = std::max({row[0], row[1], row[28], row[29]});
+        EXPECT_EQ(p.at(nc * 196 + y * 14 + x), expected);
+        total += expected;
+      }
+    }
+  }
+  EXPECT_GT(total, 0.0);
+}
+
+TEST(ExecutorTest, ValuesFusedIntoTheirReluCannotBeRequested) {
+  auto model = Model::FromOnnxFile(FixturePath("models/fmnist_lenet.onnx"));
+  ASSERT_TRUE(model.ok()) << model.status();
+  const std::string conv = model->OutputsOfType("Conv")[0];
+  auto exec = Executor::Create(*model, {.batch_size = 1});
+  ASSERT_TRUE(exec.ok());
+  absl::flat_hash_map<std::string, Tensor> act;
+  auto status = (*exec)->Forward(Tensor({1, 1, 28, 28}), {conv}, &act).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("fused"));
+}
+
 TEST(ExecutorTest, RejectsWrongShapesAndNonFiniteInputs) {
   auto model = Model::FromOnnxFile(FixturePath("models/fmnist_lenet.onnx"));
   ASSERT_TRUE(model.ok()) << model.status();

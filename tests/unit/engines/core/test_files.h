@@ -17,10 +17,6 @@ inline std::string FixturePath(const std::string& relative) {
   return std::string(CRUCIBLE_FIXTURES_DIR) + "/" + relative;
 }
 
-inline std::string SharedDataPath(const std::string& relative) {
-  return std::string(CRUCIBLE_SHARED_DATA_DIR) + "/" + relative;
-}
-
 inline Tensor LoadTensor(const std::string& path) {
   auto array = ReadNpyFile(path);
   EXPECT_TRUE(array.ok()) << path << ": " << array.status();
