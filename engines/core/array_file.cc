@@ -1,10 +1,9 @@
 #include "engines/core/array_file.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
+#include "engines/core/file_io.h"
 #include "engines/core/idx.h"
+#include "engines/core/status_macros.h"
 #include "engines/core/npy.h"
 
 namespace crucible {
@@ -15,11 +14,8 @@ absl::StatusOr<NdArray> ParseArray(std::string_view bytes) {
 }
 
 absl::StatusOr<NdArray> ReadArrayFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open '", path, "'"));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  auto array = ParseArray(buffer.str());
+  ASSIGN_OR_RETURN(const std::string bytes, ReadFileBytes(path));
+  auto array = ParseArray(bytes);
   if (!array.ok()) return absl::Status(array.status().code(), absl::StrCat(path, ": ", array.status().message()));
   return array;
 }

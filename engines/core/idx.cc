@@ -1,8 +1,5 @@
 #include "engines/core/idx.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -15,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engines/core/file_io.h"
 #include "engines/core/status_macros.h"
 
 namespace crucible {
@@ -278,45 +276,6 @@ absl::StatusOr<std::string> Gunzip(std::string_view bytes) {
   return out;
 }
 
-absl::Status ErrnoStatus(int error, std::string_view action, const std::string& path) {
-  const std::string message = absl::StrCat("cannot ", absl::string_view(action.data(), action.size()),
-                                           " ", path, ": ", std::strerror(error));
-  if (error == ENOENT || error == ENOTDIR) return absl::NotFoundError(message);
-  if (error == EACCES || error == EPERM) return absl::PermissionDeniedError(message);
-  return absl::InternalError(message);
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(errno, "open", path);
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    const int error = errno;
-    ::close(fd);
-    return ErrnoStatus(error, "stat", path);
-  }
-  if (S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    return absl::InvalidArgumentError(absl::StrCat(path, " is a directory, not an IDX file"));
-  }
-  std::string data;
-  if (S_ISREG(st.st_mode) && st.st_size > 0) data.reserve(static_cast<size_t>(st.st_size));
-  char buffer[1 << 16];
-  while (true) {
-    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int error = errno;
-      ::close(fd);
-      return ErrnoStatus(error, "read", path);
-    }
-    data.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return data;
-}
-
 }  // namespace
 
 absl::StatusOr<NdArray> ParseIdx(std::string_view bytes) {
@@ -326,7 +285,7 @@ absl::StatusOr<NdArray> ParseIdx(std::string_view bytes) {
 }
 
 absl::StatusOr<NdArray> ReadIdxFile(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
+  ASSIGN_OR_RETURN(std::string bytes, ReadFileBytes(path));
   absl::StatusOr<NdArray> array = ParseIdx(bytes);
   if (!array.ok()) {
     return absl::Status(array.status().code(),

@@ -1,10 +1,8 @@
 #include "engines/core/model.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
 #include "engines/core/constant_folding.h"
+#include "engines/core/file_io.h"
 #include "engines/core/graph_rewrites.h"
 #include "engines/core/onnx_import.h"
 #include "engines/core/status_macros.h"
@@ -27,11 +25,7 @@ absl::StatusOr<Model> Model::FromOnnx(std::string_view bytes) {
 }
 
 absl::StatusOr<Model> Model::FromOnnxFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open model file '", path, "'"));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string bytes = buffer.str();
+  ASSIGN_OR_RETURN(const std::string bytes, ReadFileBytes(path));
   auto model = FromOnnx(bytes);
   if (!model.ok()) {
     return absl::Status(model.status().code(), absl::StrCat(path, ": ", model.status().message()));

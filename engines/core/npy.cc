@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "engines/core/file_io.h"
 #include "engines/core/status_macros.h"
 
 namespace crucible {
@@ -269,45 +270,6 @@ const char* Descr(DType dtype) {
   return "<f4";
 }
 
-absl::Status ErrnoStatus(int error, std::string_view action, const std::string& path) {
-  const std::string message =
-      absl::StrCat("cannot ", AbslView(action), " ", path, ": ", std::strerror(error));
-  if (error == ENOENT || error == ENOTDIR) return absl::NotFoundError(message);
-  if (error == EACCES || error == EPERM) return absl::PermissionDeniedError(message);
-  return absl::InternalError(message);
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(errno, "open", path);
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    const int error = errno;
-    ::close(fd);
-    return ErrnoStatus(error, "stat", path);
-  }
-  if (S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    return absl::InvalidArgumentError(absl::StrCat(path, " is a directory, not an NPY file"));
-  }
-  std::string data;
-  if (S_ISREG(st.st_mode) && st.st_size > 0) data.reserve(static_cast<size_t>(st.st_size));
-  char buffer[1 << 16];
-  while (true) {
-    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int error = errno;
-      ::close(fd);
-      return ErrnoStatus(error, "read", path);
-    }
-    data.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return data;
-}
-
 }  // namespace
 
 absl::StatusOr<NdArray> ParseNpy(std::string_view bytes) {
@@ -423,7 +385,7 @@ std::string SerializeNpy(const NdArray& array) {
 }
 
 absl::StatusOr<NdArray> ReadNpyFile(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
+  ASSIGN_OR_RETURN(std::string bytes, ReadFileBytes(path));
   absl::StatusOr<NdArray> array = ParseNpy(bytes);
   if (!array.ok()) {
     return absl::Status(array.status().code(),
@@ -435,7 +397,7 @@ absl::StatusOr<NdArray> ReadNpyFile(const std::string& path) {
 absl::Status WriteNpyFile(const std::string& path, const NdArray& array) {
   const std::string bytes = SerializeNpy(array);
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus(errno, "create", path);
+  if (fd < 0) return FileErrorStatus(errno, "create", path);
   size_t written = 0;
   while (written < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
@@ -443,11 +405,11 @@ absl::Status WriteNpyFile(const std::string& path, const NdArray& array) {
       if (errno == EINTR) continue;
       const int error = errno;
       ::close(fd);
-      return ErrnoStatus(error, "write", path);
+      return FileErrorStatus(error, "write", path);
     }
     written += static_cast<size_t>(n);
   }
-  if (::close(fd) != 0) return ErrnoStatus(errno, "close", path);
+  if (::close(fd) != 0) return FileErrorStatus(errno, "close", path);
   return absl::OkStatus();
 }
 
