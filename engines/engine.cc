@@ -1,0 +1,28 @@
+#include "engines/engine.h"
+
+#include "engines/evaluate/evaluate_engine.h"
+
+namespace crucible {
+
+void EngineRegistry::Register(std::unique_ptr<Engine> engine) {
+  const std::string name(engine->name());
+  engines_[name] = std::move(engine);
+}
+
+const Engine* EngineRegistry::Find(std::string_view name) const {
+  auto it = engines_.find(std::string(name));
+  return it == engines_.end() ? nullptr : it->second.get();
+}
+
+std::string EngineName(const v1::JobSpec& spec) {
+  const auto* field = v1::JobSpec::descriptor()->FindFieldByNumber(spec.config_case());
+  return field == nullptr ? "" : field->name();
+}
+
+EngineRegistry BuiltinEngines() {
+  EngineRegistry registry;
+  registry.Register(std::make_unique<EvaluateEngine>());
+  return registry;
+}
+
+}  // namespace crucible
