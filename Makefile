@@ -8,7 +8,7 @@ SANITIZE   ?= OFF
 
 PACKAGES := g++ cmake make pkg-config \
             libabsl-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc \
-            libz3-dev libdnnl-dev ocl-icd-opencl-dev libonnx-dev zlib1g-dev libsqlite3-dev \
+            libz3-dev libdnnl-dev ocl-icd-opencl-dev libonnx-dev zlib1g-dev libsqlite3-dev libssl-dev \
             libgtest-dev libgmock-dev libbenchmark-dev
 
 .PHONY: all deps build test demo sanitize bench clean

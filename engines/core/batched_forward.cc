@@ -8,17 +8,22 @@
 
 namespace crucible {
 
-absl::StatusOr<Tensor> FitToModelInput(const Tensor& data, const Model& model) {
+absl::Status CheckFitsModelInput(const Shape& data_shape, const Model& model) {
   const Shape example = model.ExampleShape();
-  const int64_t per_example = NumElements(example);
-  if (data.rank() >= 1 && data.dim(0) > 0 && data.num_elements() == data.dim(0) * per_example) {
-    Shape shape = {data.dim(0)};
-    shape.insert(shape.end(), example.begin(), example.end());
-    return data.Reshaped(shape);
+  if (!data_shape.empty() && data_shape[0] > 0 && NumElements(data_shape) == data_shape[0] * NumElements(example)) {
+    return absl::OkStatus();
   }
-  return absl::InvalidArgumentError(absl::StrCat("data of shape ", ShapeToString(data.shape()),
+  return absl::InvalidArgumentError(absl::StrCat("data of shape ", ShapeToString(data_shape),
                                                  " does not hold examples of the model's input shape ",
                                                  ShapeToString(example)));
+}
+
+absl::StatusOr<Tensor> FitToModelInput(const Tensor& data, const Model& model) {
+  RETURN_IF_ERROR(CheckFitsModelInput(data.shape(), model));
+  if (!model.has_batch_dimension() && data.dim(0) != 1) {
+    return absl::InvalidArgumentError("the model takes a single unbatched example; pass one row at a time");
+  }
+  return data.Reshaped(model.InputShape(data.dim(0)));
 }
 
 absl::StatusOr<Tensor> ForwardInBatches(Executor& executor, const Tensor& inputs) {

@@ -19,8 +19,11 @@ namespace crucible {
 
 // `data` of shape [N, ...] whose examples have as many elements as the model's
 // example shape (e.g. [N,28,28] for a [N,1,28,28] model) reshaped to
-// [N, example...]. INVALID_ARGUMENT naming both shapes otherwise.
+// [N, example...]. INVALID_ARGUMENT naming both shapes otherwise, or when the
+// model is unbatched (rank-1 input) and N > 1.
 absl::StatusOr<Tensor> FitToModelInput(const Tensor& data, const Model& model);
+// The shape check of FitToModelInput alone (no copy).
+absl::Status CheckFitsModelInput(const Shape& data_shape, const Model& model);
 
 // Output rows for every input row, computed executor.batch_size() at a time.
 absl::StatusOr<Tensor> ForwardInBatches(Executor& executor, const Tensor& inputs);

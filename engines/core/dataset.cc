@@ -41,7 +41,7 @@ absl::StatusOr<Dataset> ParseDataset(std::string_view inputs_bytes, std::string_
 }
 
 absl::Status CheckDatasetFitsModel(const Dataset& dataset, const Model& model) {
-  RETURN_IF_ERROR(FitToModelInput(dataset.inputs, model).status());
+  RETURN_IF_ERROR(CheckFitsModelInput(dataset.inputs.shape(), model));
   const int64_t classes = model.num_classes();
   for (size_t i = 0; i < dataset.labels.size(); ++i) {
     if (dataset.labels[i] >= classes) {

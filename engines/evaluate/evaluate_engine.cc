@@ -36,14 +36,13 @@ absl::StatusOr<v1::Report> EvaluateEngine::Run(const v1::JobSpec& spec, JobConte
   const int threads = config.threads() > 0 ? std::min(config.threads(), context.threads()) : context.threads();
   ASSIGN_OR_RETURN(auto executor, Executor::Create(model, {.batch_size = model.has_batch_dimension() ? batch : 1,
                                                            .num_threads = threads}));
-  ASSIGN_OR_RETURN(Tensor inputs, FitToModelInput(data.inputs, model));
   const Preprocessor preprocess(config.preprocess());
   const int64_t classes = model.num_classes();
   std::vector<std::vector<int64_t>> confusion(classes, std::vector<int64_t>(classes, 0));
   for (int64_t begin = 0; begin < n; begin += executor->batch_size()) {
     if (context.Cancelled()) return absl::CancelledError("evaluation cancelled");
     const int64_t end = std::min(n, begin + executor->batch_size());
-    Tensor x = inputs.Slice(begin, end);
+    ASSIGN_OR_RETURN(Tensor x, FitToModelInput(data.inputs.Slice(begin, end), model));
     preprocess.Apply(x);
     ASSIGN_OR_RETURN(Tensor logits, executor->Forward(x));
     const std::vector<int64_t> predicted = ArgMaxRows(logits);

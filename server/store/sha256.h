@@ -3,6 +3,8 @@
 //   Sha256 hash;
 //   hash.Update(chunk);            // any number of times
 //   std::string hex = hash.HexDigest();
+//
+// Not thread-safe: one Sha256 per stream of bytes.
 #ifndef CRUCIBLE_SERVER_STORE_SHA256_H_
 #define CRUCIBLE_SERVER_STORE_SHA256_H_
 
@@ -19,7 +21,7 @@ class Sha256 {
   Sha256(const Sha256&) = delete;
   Sha256& operator=(const Sha256&) = delete;
   void Update(std::string_view bytes);
-  // Lowercase hex digest. Finalises: call once.
+  // Lowercase hex digest. Finalises: call once, and Update no more after it.
   std::string HexDigest();
 
  private:
