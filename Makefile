@@ -33,10 +33,7 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
 
 demo: build
-	$(BUILD_DIR)/engines/core/crucible-core-eval \
-	    --model tests/fixtures/models/fmnist_lenet.onnx \
-	    --inputs tests/fixtures/data/fmnist_test_1000_images.npy \
-	    --labels tests/fixtures/data/fmnist_test_1000_labels.npy --scale 255
+	clients/cli/demo.sh $(BUILD_DIR)
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build and test run.
 sanitize:

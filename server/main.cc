@@ -5,10 +5,13 @@
 // State lives in <data-dir>/crucible.db (SQLite, WAL) and <data-dir>/blobs.
 // SIGTERM/SIGINT: health turns NOT_SERVING, new calls are refused, running
 // jobs are re-queued for the next start, and the process exits 0.
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -45,6 +48,20 @@ void OnSignal(int) {
   }).detach();
 }
 
+// The command-line contract spells flags with dashes (--data-dir); Abseil
+// flag names use underscores. Accept both.
+std::vector<char*> NormalizeFlagNames(int argc, char** argv, std::vector<std::string>& storage) {
+  storage.assign(argv, argv + argc);
+  for (std::string& arg : storage) {
+    if (arg.rfind("--", 0) != 0) continue;
+    const size_t end = std::min(arg.find('='), arg.size());
+    std::replace(arg.begin() + 2, arg.begin() + static_cast<std::ptrdiff_t>(end), '-', '_');
+  }
+  std::vector<char*> pointers;
+  for (std::string& arg : storage) pointers.push_back(arg.data());
+  return pointers;
+}
+
 int Fail(const std::string& what) {
   crucible::LogEvent("server_failed", {{"error", what}});
   return 1;
@@ -54,7 +71,9 @@ int Fail(const std::string& what) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("crucible-server --listen HOST:PORT --data-dir DIR [--workers N]");
-  absl::ParseCommandLine(argc, argv);
+  std::vector<std::string> arg_storage;
+  std::vector<char*> args = NormalizeFlagNames(argc, argv, arg_storage);
+  absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   if (data_dir.empty()) {
     std::cerr << "crucible-server: --data-dir is required\n" << absl::ProgramUsageMessage() << "\n";
