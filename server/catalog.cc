@@ -1,23 +1,11 @@
 #include "server/catalog.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "engines/core/status_macros.h"
+#include "google/protobuf/util/time_util.h"
 #include "server/store/sha256.h"
 
 namespace crucible {
-namespace {
-
-google::protobuf::Timestamp Now() {
-  const absl::Duration since_epoch = absl::Now() - absl::UnixEpoch();
-  google::protobuf::Timestamp t;
-  t.set_seconds(absl::ToInt64Seconds(since_epoch));
-  t.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(since_epoch - absl::Seconds(t.seconds()))));
-  return t;
-}
-
-
-}  // namespace
 
 absl::StatusOr<v1::Model> Catalog::RegisterModel(const std::string& name, const BlobInfo& blob) {
   if (auto existing = store_->GetModel(blob.sha256); existing.ok()) return existing;
@@ -30,7 +18,7 @@ absl::StatusOr<v1::Model> Catalog::RegisterModel(const std::string& name, const 
   for (int64_t d : model.ExampleShape()) record.add_input_shape(d);
   record.set_num_classes(model.num_classes());
   record.set_opset(model.graph().opset);
-  *record.mutable_created_at() = Now();
+  *record.mutable_created_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
   return store_->PutModel(record);
 }
 
@@ -54,7 +42,7 @@ absl::StatusOr<v1::Dataset> Catalog::RegisterDataset(const std::string& name, co
   record.set_size_bytes(inputs.size_bytes + labels.size_bytes);
   record.set_inputs_sha256(inputs.sha256);
   record.set_labels_sha256(labels.sha256);
-  *record.mutable_created_at() = Now();
+  *record.mutable_created_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
   return store_->PutDataset(record);
 }
 
