@@ -16,9 +16,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "engines/core/status_macros.h"
+#include "google/protobuf/util/time_util.h"
 
 namespace crucible {
 namespace {
@@ -219,14 +218,6 @@ std::vector<Param> JobColumns(const v1::Job& job, const std::string& record) {
           Bytes(record)};
 }
 
-google::protobuf::Timestamp ToTimestamp(absl::Time time) {
-  const int64_t seconds = absl::ToUnixSeconds(time);  // Rounds toward the past: nanos stay in [0, 1e9).
-  google::protobuf::Timestamp timestamp;
-  timestamp.set_seconds(seconds);
-  timestamp.set_nanos(static_cast<int32_t>((time - absl::FromUnixSeconds(seconds)) / absl::Nanoseconds(1)));
-  return timestamp;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
@@ -246,10 +237,18 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
         ExecScript(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"));
     RETURN_IF_ERROR(store->Migrate());
   }
+  absl::MutexLock lock(&store->read_mu_);
+  const int read_rc = sqlite3_open_v2(path.c_str(), &store->read_db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                                      nullptr);
+  if (read_rc != SQLITE_OK) return SqliteError(store->read_db_, read_rc, absl::StrCat("open ", path, " for reading"));
+  sqlite3_busy_timeout(store->read_db_, kBusyTimeoutMs);
   return store;
 }
 
-SqliteStore::~SqliteStore() { sqlite3_close_v2(db_); }
+SqliteStore::~SqliteStore() {
+  sqlite3_close_v2(read_db_);
+  sqlite3_close_v2(db_);
+}
 
 absl::Status SqliteStore::InTransaction(absl::FunctionRef<absl::Status()> body) {
   RETURN_IF_ERROR(ExecScript(db_, "BEGIN IMMEDIATE"));
@@ -290,13 +289,13 @@ absl::StatusOr<v1::Model> SqliteStore::PutModel(const v1::Model& model) {
 }
 
 absl::StatusOr<v1::Model> SqliteStore::GetModel(const std::string& id) {
-  absl::MutexLock lock(&mu_);
-  return GetRecord<v1::Model>(db_, "models", "model", id);
+  absl::MutexLock lock(&read_mu_);
+  return GetRecord<v1::Model>(read_db_, "models", "model", id);
 }
 
 absl::StatusOr<Page<v1::Model>> SqliteStore::ListModels(int page_size, const std::string& page_token) {
-  absl::MutexLock lock(&mu_);
-  return ReadPage<v1::Model>(db_, "models", {}, {}, page_size, page_token);
+  absl::MutexLock lock(&read_mu_);
+  return ReadPage<v1::Model>(read_db_, "models", {}, {}, page_size, page_token);
 }
 
 absl::Status SqliteStore::DeleteModel(const std::string& id) {
@@ -330,8 +329,8 @@ absl::StatusOr<v1::Dataset> SqliteStore::PutDataset(const v1::Dataset& dataset) 
 }
 
 absl::StatusOr<v1::Dataset> SqliteStore::GetDataset(const std::string& id) {
-  absl::MutexLock lock(&mu_);
-  return GetRecord<v1::Dataset>(db_, "datasets", "dataset", id);
+  absl::MutexLock lock(&read_mu_);
+  return GetRecord<v1::Dataset>(read_db_, "datasets", "dataset", id);
 }
 
 absl::StatusOr<v1::Job> SqliteStore::CreateJob(const v1::Job& job) {
@@ -366,8 +365,8 @@ absl::StatusOr<v1::Job> SqliteStore::CreateJob(const v1::Job& job) {
 }
 
 absl::StatusOr<v1::Job> SqliteStore::GetJob(const std::string& id) {
-  absl::MutexLock lock(&mu_);
-  return GetRecord<v1::Job>(db_, "jobs", "job", id);
+  absl::MutexLock lock(&read_mu_);
+  return GetRecord<v1::Job>(read_db_, "jobs", "job", id);
 }
 
 absl::StatusOr<Page<v1::Job>> SqliteStore::ListJobs(const JobFilter& filter, int page_size,
@@ -386,8 +385,8 @@ absl::StatusOr<Page<v1::Job>> SqliteStore::ListJobs(const JobFilter& filter, int
     where.push_back("model_id = ?");
     params.push_back(absl::string_view(filter.model_id));
   }
-  absl::MutexLock lock(&mu_);
-  return ReadPage<v1::Job>(db_, "jobs", std::move(where), std::move(params), page_size, page_token);
+  absl::MutexLock lock(&read_mu_);
+  return ReadPage<v1::Job>(read_db_, "jobs", std::move(where), std::move(params), page_size, page_token);
 }
 
 absl::Status SqliteStore::UpdateJob(const v1::Job& job) {
@@ -416,7 +415,7 @@ absl::StatusOr<std::optional<v1::Job>> SqliteStore::ClaimNextQueuedJob() {
     ASSIGN_OR_RETURN(v1::Job job, ColumnRecord<v1::Job>(oldest.get(), 1));
     oldest.reset();
     job.set_state(v1::RUNNING);
-    *job.mutable_started_at() = ToTimestamp(absl::Now());
+    *job.mutable_started_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
     RETURN_IF_ERROR(Exec(db_, "UPDATE jobs SET state = ?, record = ? WHERE seq = ?",
                          {int64_t{v1::RUNNING}, Bytes(job.SerializeAsString()), seq}));
     claimed = std::move(job);
@@ -456,10 +455,10 @@ absl::StatusOr<int> SqliteStore::RequeueRunningJobs() {
 absl::StatusOr<std::vector<std::pair<v1::JobState, int64_t>>> SqliteStore::CountJobsByState() {
   std::map<int64_t, int64_t> counts;
   {
-    absl::MutexLock lock(&mu_);
-    ASSIGN_OR_RETURN(Statement statement, Prepare(db_, "SELECT state, COUNT(*) FROM jobs GROUP BY state", {}));
+    absl::MutexLock lock(&read_mu_);
+    ASSIGN_OR_RETURN(Statement statement, Prepare(read_db_, "SELECT state, COUNT(*) FROM jobs GROUP BY state", {}));
     while (true) {
-      ASSIGN_OR_RETURN(const bool row, Step(db_, statement.get()));
+      ASSIGN_OR_RETURN(const bool row, Step(read_db_, statement.get()));
       if (!row) break;
       counts[sqlite3_column_int64(statement.get(), 0)] = sqlite3_column_int64(statement.get(), 1);
     }

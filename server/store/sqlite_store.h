@@ -81,6 +81,10 @@ class SqliteStore final : public Store {
 
   absl::Mutex mu_;
   sqlite3* const db_;  // The connection is used only with mu_ held.
+  // A read-only connection for lookups and listings: under WAL they read the
+  // last committed state without waiting for writers.
+  absl::Mutex read_mu_;
+  sqlite3* read_db_ ABSL_GUARDED_BY(read_mu_) = nullptr;
 };
 
 }  // namespace crucible
