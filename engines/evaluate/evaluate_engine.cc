@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "engines/core/batched_forward.h"
 #include "engines/core/executor.h"
+#include "engines/core/npy.h"
 #include "engines/core/status_macros.h"
 #include "engines/preprocess.h"
 
@@ -39,6 +40,8 @@ absl::StatusOr<v1::Report> EvaluateEngine::Run(const v1::JobSpec& spec, JobConte
   const Preprocessor preprocess(config.preprocess());
   const int64_t classes = model.num_classes();
   std::vector<std::vector<int64_t>> confusion(classes, std::vector<int64_t>(classes, 0));
+  std::vector<int64_t> predictions;
+  predictions.reserve(n);
   for (int64_t begin = 0; begin < n; begin += executor->batch_size()) {
     if (context.Cancelled()) return absl::CancelledError("evaluation cancelled");
     const int64_t end = std::min(n, begin + executor->batch_size());
@@ -47,9 +50,12 @@ absl::StatusOr<v1::Report> EvaluateEngine::Run(const v1::JobSpec& spec, JobConte
     ASSIGN_OR_RETURN(Tensor logits, executor->Forward(x));
     const std::vector<int64_t> predicted = ArgMaxRows(logits);
     for (int64_t i = begin; i < end; ++i) ++confusion[data.labels[i]][predicted[i - begin]];
+    predictions.insert(predictions.end(), predicted.begin(), predicted.end());
     context.ReportProgress(double(end) / n, "evaluate", absl::StrCat(end, " of ", n, " examples"));
   }
 
+  RETURN_IF_ERROR(context.WriteArtifact("predictions.npy", "application/x-npy",
+                                        SerializeNpy(FromLabels(predictions))));
   v1::Report report;
   v1::EvaluationReport& out = *report.mutable_evaluation();
   int64_t correct = 0;

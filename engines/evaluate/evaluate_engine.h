@@ -1,6 +1,7 @@
 // EvaluateEngine ("evaluate"): clean accuracy, per-class accuracy and the
 // confusion matrix of the model on a labelled dataset, computed batch by
 // batch on the core executor with progress and cancellation per batch.
+// Artifact: predictions.npy, the predicted class of every example (int64 [N]).
 #ifndef CRUCIBLE_ENGINES_EVALUATE_EVALUATE_ENGINE_H_
 #define CRUCIBLE_ENGINES_EVALUATE_EVALUATE_ENGINE_H_
 

@@ -263,6 +263,34 @@ TEST_F(AuditorServiceTest, EvaluateJobReportsPyTorchsAccuracy) {
   ASSERT_TRUE(stub_->GetReport(Context().get(), get_report, &fetched).ok());
   EXPECT_EQ(fetched.evaluation().num_correct(), 874);
   EXPECT_THAT(server_->Log(), HasSubstr("event=job_finished job=" + job.id()));
+
+  // The predictions artifact, streamed back, agrees with the report.
+  ASSERT_EQ(done.artifacts_size(), 1);
+  EXPECT_EQ(done.artifacts(0).name(), "predictions.npy");
+  v1::DownloadArtifactRequest download;
+  download.set_job_id(job.id());
+  download.set_name("predictions.npy");
+  auto context = Context();
+  auto reader = stub_->DownloadArtifact(context.get(), download);
+  std::string bytes;
+  v1::ArtifactChunk chunk;
+  while (reader->Read(&chunk)) bytes += chunk.data();
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(Sha256Hex(bytes), done.artifacts(0).sha256());
+  auto predictions = ParseNpy(bytes);
+  ASSERT_TRUE(predictions.ok()) << predictions.status();
+  const std::vector<int64_t> predicted = *ToLabels(*predictions);
+  const std::vector<int64_t> labels = *ToLabels(*ParseNpy(Fixture("data/fmnist_test_1000_labels.npy")));
+  ASSERT_EQ(predicted.size(), labels.size());
+  int64_t correct = 0;
+  for (size_t i = 0; i < labels.size(); ++i) correct += predicted[i] == labels[i];
+  EXPECT_EQ(correct, 874);
+  download.set_name("no-such-artifact");
+  auto missing_context = Context();
+  auto missing = stub_->DownloadArtifact(missing_context.get(), download);
+  while (missing->Read(&chunk)) {
+  }
+  EXPECT_EQ(missing->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(AuditorServiceTest, SubmitIsIdempotentAndListingPaginates) {
