@@ -38,10 +38,10 @@ class Catalog {
   absl::StatusOr<std::shared_ptr<const Dataset>> LoadDataset(const std::string& dataset_id);
 
  private:
-  // A small most-recently-used cache.
+  // A small most-recently-used cache (datasets can be large: a few entries).
   template <typename T>
   struct Cache {
-    static constexpr size_t kCapacity = 8;
+    static constexpr size_t kCapacity = 4;
     std::deque<std::pair<std::string, std::shared_ptr<const T>>> entries;
     std::shared_ptr<const T> Find(const std::string& id);
     void Insert(const std::string& id, std::shared_ptr<const T> value);

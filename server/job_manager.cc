@@ -247,6 +247,10 @@ void JobManager::RunJob(v1::Job job) {
     running_.erase(job.id());
   }
   const bool cancelled_by_user = cancelled->load() && !interrupted;
+  if (!result.ok() && !cancelled->load() && absl::Now() > start + options_.job_timeout) {
+    result = absl::DeadlineExceededError(
+        absl::StrCat("job exceeded its time limit of ", absl::FormatDuration(options_.job_timeout)));
+  }
   Finish(job, result, cancelled_by_user, interrupted && cancelled->load(), absl::Now() - start);
 }
 
