@@ -1,5 +1,7 @@
 #include "engines/engine.h"
 
+#include "engines/attack/fgsm.h"
+#include "engines/attack/pgd.h"
 #include "engines/evaluate/evaluate_engine.h"
 
 namespace crucible {
@@ -22,6 +24,8 @@ std::string EngineName(const v1::JobSpec& spec) {
 EngineRegistry BuiltinEngines() {
   EngineRegistry registry;
   registry.Register(std::make_unique<EvaluateEngine>());
+  registry.Register(std::make_unique<FgsmEngine>());
+  registry.Register(std::make_unique<PgdEngine>());
   return registry;
 }
 

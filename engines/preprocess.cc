@@ -30,19 +30,37 @@ Preprocessor::Preprocessor(const v1::Preprocess& preprocess)
       clip_min_(preprocess.clip_min()),
       clip_max_(preprocess.clip_min() == 0 && preprocess.clip_max() == 0 ? 1.0f : preprocess.clip_max()) {}
 
-void Preprocessor::Apply(Tensor& batch) const {
-  if (scale_ == 1.0f && mean_.empty() && std_.empty()) return;
+namespace {
+
+// Calls fn(channel, begin, end) for every example's channel block.
+template <typename PerChannel>
+void ForEachChannel(Tensor& batch, PerChannel&& fn) {
   const int64_t n = batch.dim(0);
   const int64_t channels = batch.rank() >= 2 ? batch.dim(1) : 1;
   const int64_t per_channel = batch.num_elements() / std::max<int64_t>(1, n * channels);
   float* x = batch.data();
   for (int64_t i = 0; i < n; ++i) {
-    for (int64_t c = 0; c < channels; ++c) {
-      const float mean = mean_.empty() ? 0.0f : mean_[mean_.size() == 1 ? 0 : c];
-      const float std = std_.empty() ? 1.0f : std_[std_.size() == 1 ? 0 : c];
-      for (int64_t j = 0; j < per_channel; ++j, ++x) *x = (*x * scale_ - mean) / std;
-    }
+    for (int64_t c = 0; c < channels; ++c, x += per_channel) fn(c, x, x + per_channel);
   }
+}
+
+}  // namespace
+
+void Preprocessor::Apply(Tensor& batch) const {
+  if (scale_ == 1.0f && mean_.empty() && std_.empty()) return;
+  ForEachChannel(batch, [&](int64_t c, float* begin, float* end) {
+    const float mean = mean_.empty() ? 0.0f : mean_[mean_.size() == 1 ? 0 : c];
+    const float std = std_.empty() ? 1.0f : std_[std_.size() == 1 ? 0 : c];
+    for (float* x = begin; x != end; ++x) *x = (*x * scale_ - mean) / std;
+  });
+}
+
+void Preprocessor::BackpropagateGradient(Tensor& gradient) const {
+  if (scale_ == 1.0f && std_.empty()) return;
+  ForEachChannel(gradient, [&](int64_t c, float* begin, float* end) {
+    const float factor = scale_ / (std_.empty() ? 1.0f : std_[std_.size() == 1 ? 0 : c]);
+    for (float* g = begin; g != end; ++g) *g *= factor;
+  });
 }
 
 }  // namespace crucible

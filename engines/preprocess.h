@@ -26,6 +26,9 @@ class Preprocessor {
 
   // x -> (x * scale - mean[c]) / std[c] over a batch [N, C, ...] (or [N, F]).
   void Apply(Tensor& batch) const;
+  // Chain rule through Apply: a gradient with respect to the preprocessed
+  // batch becomes one with respect to the raw batch (times scale / std[c]).
+  void BackpropagateGradient(Tensor& gradient) const;
   float clip_min() const { return clip_min_; }
   float clip_max() const { return clip_max_; }
 

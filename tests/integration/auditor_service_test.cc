@@ -321,7 +321,7 @@ TEST_F(AuditorServiceTest, SubmitIsIdempotentAndListingPaginates) {
   EXPECT_EQ(listed, submitted);
 
   v1::ListJobsRequest by_engine;
-  by_engine.set_engine("fgsm");
+  by_engine.set_engine("pgd");
   v1::ListJobsResponse none;
   ASSERT_TRUE(stub_->ListJobs(Context().get(), by_engine, &none).ok());
   EXPECT_EQ(none.jobs_size(), 0);
@@ -398,9 +398,9 @@ TEST_F(AuditorServiceTest, BadInputGetsTheRightStatusAndTheServerKeepsServing) {
   v1::SubmitJobRequest no_engine;
   no_engine.mutable_spec()->set_model_id(lenet_model.id());
   EXPECT_EQ(stub_->SubmitJob(Context().get(), no_engine, &job).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  v1::SubmitJobRequest fgsm = EvaluateRequest(lenet_model.id(), dataset.id());
-  fgsm.mutable_spec()->mutable_fgsm()->set_epsilon(0.1f);
-  EXPECT_EQ(stub_->SubmitJob(Context().get(), fgsm, &job).error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  v1::SubmitJobRequest cw = EvaluateRequest(lenet_model.id(), dataset.id());
+  cw.mutable_spec()->mutable_cw()->set_max_iterations(10);
+  EXPECT_EQ(stub_->SubmitJob(Context().get(), cw, &job).error_code(), grpc::StatusCode::UNIMPLEMENTED);
   v1::SubmitJobRequest unknown_model = EvaluateRequest(std::string(64, 'b'), dataset.id());
   EXPECT_EQ(stub_->SubmitJob(Context().get(), unknown_model, &job).error_code(), grpc::StatusCode::NOT_FOUND);
 
