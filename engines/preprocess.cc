@@ -47,19 +47,29 @@ void ForEachChannel(Tensor& batch, PerChannel&& fn) {
 }  // namespace
 
 void Preprocessor::Apply(Tensor& batch) const {
-  if (scale_ == 1.0f && mean_.empty() && std_.empty()) return;
+  ToPixels(batch);
+  Normalize(batch);
+}
+
+void Preprocessor::ToPixels(Tensor& batch) const {
+  if (scale_ == 1.0f) return;
+  for (float& x : batch.values()) x *= scale_;
+}
+
+void Preprocessor::Normalize(Tensor& batch) const {
+  if (mean_.empty() && std_.empty()) return;
   ForEachChannel(batch, [&](int64_t c, float* begin, float* end) {
     const float mean = mean_.empty() ? 0.0f : mean_[mean_.size() == 1 ? 0 : c];
     const float std = std_.empty() ? 1.0f : std_[std_.size() == 1 ? 0 : c];
-    for (float* x = begin; x != end; ++x) *x = (*x * scale_ - mean) / std;
+    for (float* x = begin; x != end; ++x) *x = (*x - mean) / std;
   });
 }
 
 void Preprocessor::BackpropagateGradient(Tensor& gradient) const {
-  if (scale_ == 1.0f && std_.empty()) return;
+  if (std_.empty()) return;
   ForEachChannel(gradient, [&](int64_t c, float* begin, float* end) {
-    const float factor = scale_ / (std_.empty() ? 1.0f : std_[std_.size() == 1 ? 0 : c]);
-    for (float* g = begin; g != end; ++g) *g *= factor;
+    const float std = std_[std_.size() == 1 ? 0 : c];
+    for (float* g = begin; g != end; ++g) *g /= std;
   });
 }
 

@@ -24,10 +24,14 @@ class Preprocessor {
   // REQUIRES: ValidatePreprocess(preprocess, ...) is OK.
   explicit Preprocessor(const v1::Preprocess& preprocess);
 
-  // x -> (x * scale - mean[c]) / std[c] over a batch [N, C, ...] (or [N, F]).
+  // Two stages over a batch [N, C, ...] (or [N, F]): raw values to pixels,
+  // x * scale (the space attacks perturb and clip in), then pixels to model
+  // input, (x - mean[c]) / std[c]. Apply does both.
   void Apply(Tensor& batch) const;
-  // Chain rule through Apply: a gradient with respect to the preprocessed
-  // batch becomes one with respect to the raw batch (times scale / std[c]).
+  void ToPixels(Tensor& batch) const;
+  void Normalize(Tensor& batch) const;
+  // Chain rule through Normalize: a gradient with respect to the model input
+  // becomes one with respect to the pixels (divided by std[c]).
   void BackpropagateGradient(Tensor& gradient) const;
   float clip_min() const { return clip_min_; }
   float clip_max() const { return clip_max_; }

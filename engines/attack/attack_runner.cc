@@ -83,7 +83,8 @@ absl::StatusOr<v1::Report> RunAttack(const AttackSetup& setup, const std::string
   const int64_t batches = (n + loss->batch_size() - 1) / loss->batch_size();
   for (int64_t b = 0; b < batches; ++b) {
     const int64_t begin = b * loss->batch_size(), end = std::min(n, begin + loss->batch_size());
-    ASSIGN_OR_RETURN(const Tensor x, FitToModelInput(data.inputs.Slice(begin, end), model));
+    ASSIGN_OR_RETURN(Tensor x, FitToModelInput(data.inputs.Slice(begin, end), model));
+    loss->preprocessor().ToPixels(x);
     ASSIGN_OR_RETURN(const Tensor clean_logits, loss->Logits(x));
     const std::vector<int64_t> clean_pred = ArgMaxRows(clean_logits);
     std::vector<int64_t> labels(clean_pred), attack_labels;

@@ -4,6 +4,9 @@
 // epsilon of a sweep, progress and cancellation, the AttackReport with its
 // per-example records, per-class breakdown, curve and sanity warnings, and
 // the adversarial examples of the reported epsilon as an NPY artifact.
+// Attacks work on pixels (dataset values times preprocess.scale, clipped to
+// [clip_min, clip_max], default [0, 1]): epsilons, norms and the artifact are
+// in those units.
 #ifndef CRUCIBLE_ENGINES_ATTACK_ATTACK_RUNNER_H_
 #define CRUCIBLE_ENGINES_ATTACK_ATTACK_RUNNER_H_
 

@@ -16,9 +16,9 @@ absl::StatusOr<std::unique_ptr<LossGradient>> LossGradient::Create(const Model& 
 }
 
 absl::StatusOr<Tensor> LossGradient::Logits(const Tensor& x) {
-  Tensor prepared = x;
-  preprocessor_.Apply(prepared);
-  return executor_->Forward(prepared);
+  Tensor normalized = x;
+  preprocessor_.Normalize(normalized);
+  return executor_->Forward(normalized);
 }
 
 absl::StatusOr<Tensor> LossGradient::Gradient(const Tensor& x, const std::vector<int64_t>& labels, Tensor* logits) {

@@ -1,6 +1,7 @@
 // LossGradient: logits, and the gradient of the summed cross-entropy loss
-// with respect to the *raw* inputs (before the job's preprocess), for the
-// gradient-based attacks. Wraps one Executor; not thread-safe.
+// with respect to the *pixels* (inputs after the preprocess scale, before its
+// mean/std normalisation), for the gradient-based attacks. Wraps one
+// Executor; not thread-safe.
 //
 //   ASSIGN_OR_RETURN(auto loss, LossGradient::Create(model, config.preprocess(), 64, threads));
 //   ASSIGN_OR_RETURN(Tensor g, loss->Gradient(x, labels, &logits));   // d sum_i CE(f(x_i), labels_i) / dx
@@ -26,7 +27,7 @@ class LossGradient {
   int64_t batch_size() const { return executor_->batch_size(); }
   const Preprocessor& preprocessor() const { return preprocessor_; }
 
-  // Logits of raw inputs x [n, ...], n <= batch_size().
+  // Logits of pixels x [n, ...], n <= batch_size().
   absl::StatusOr<Tensor> Logits(const Tensor& x);
   // Gradient with respect to x of sum_i CE(f(x_i), labels[i]); the logits of
   // x go to *logits when it is not null.
