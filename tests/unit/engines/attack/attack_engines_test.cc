@@ -66,19 +66,14 @@ std::vector<Case> AllCases() {
 
 bool IsTargeted(const Case& c) { return c.params.count("targeted") && c.params.at("targeted") == "1"; }
 
-// The untargeted cases compared element by element. The LeNet's L2 and
-// multi-step cases are left out for now. On the examples it classifies with
-// near certainty, the cross-entropy gradient of the true class, p - 1, loses
-// most of its digits in float32: PyTorch's reference and this engine round
-// it differently. An L2 step spreads that error over every pixel, and 20 PGD
-// steps compound it into flipped signs. The fix is to compute 1 - p as the sum
-// of the other classes' probabilities on both sides; it is follow-up work.
+// Every untargeted case but LeNet PGD-L2: over 20 normalised steps float32
+// rounding compounds until even the PyTorch reference is more than 1e-5 from
+// its own float64 run on 66 pixels, so no float32 implementation can be held
+// to it element by element.
 std::vector<Case> UntargetedCases() {
   std::vector<Case> cases;
   for (const Case& c : AllCases()) {
-    const bool compounding = c.params.at("model") == "fmnist_lenet" &&
-                             (c.params.at("norm") == "L2" || c.params.at("attack") == "pgd");
-    if (!IsTargeted(c) && !compounding) cases.push_back(c);
+    if (!IsTargeted(c) && c.name != "fmnist_lenet_pgd_l2_eps1.5_alpha0.2_steps20") cases.push_back(c);
   }
   return cases;
 }
