@@ -18,12 +18,13 @@ absl::Status CheckFitsModelInput(const Shape& data_shape, const Model& model) {
                                                  ShapeToString(example)));
 }
 
-absl::StatusOr<Tensor> FitToModelInput(const Tensor& data, const Model& model) {
+absl::StatusOr<Tensor> FitToModelInput(Tensor data, const Model& model) {
   RETURN_IF_ERROR(CheckFitsModelInput(data.shape(), model));
   if (!model.has_batch_dimension() && data.dim(0) != 1) {
     return absl::InvalidArgumentError("the model takes a single unbatched example; pass one row at a time");
   }
-  return data.Reshaped(model.InputShape(data.dim(0)));
+  const Shape shape = model.InputShape(data.dim(0));
+  return std::move(data).Reshaped(shape);
 }
 
 absl::StatusOr<Tensor> ForwardInBatches(Executor& executor, const Tensor& inputs) {

@@ -21,7 +21,7 @@ namespace crucible {
 // example shape (e.g. [N,28,28] for a [N,1,28,28] model) reshaped to
 // [N, example...]. INVALID_ARGUMENT naming both shapes otherwise, or when the
 // model is unbatched (rank-1 input) and N > 1.
-absl::StatusOr<Tensor> FitToModelInput(const Tensor& data, const Model& model);
+absl::StatusOr<Tensor> FitToModelInput(Tensor data, const Model& model);
 // The shape check of FitToModelInput alone (no copy).
 absl::Status CheckFitsModelInput(const Shape& data_shape, const Model& model);
 

@@ -25,9 +25,14 @@ Tensor::Tensor(Shape shape, std::vector<float> values)
   assert(static_cast<int64_t>(values_.size()) == NumElements(shape_));
 }
 
-Tensor Tensor::Reshaped(Shape shape) const {
+Tensor Tensor::Reshaped(Shape shape) const& {
   assert(NumElements(shape) == num_elements());
   return Tensor(std::move(shape), values_);
+}
+
+Tensor Tensor::Reshaped(Shape shape) && {
+  assert(NumElements(shape) == num_elements());
+  return Tensor(std::move(shape), std::move(values_));
 }
 
 Tensor Tensor::Slice(int64_t begin, int64_t end) const {

@@ -45,7 +45,9 @@ class Tensor {
   float at(int64_t i) const { return values_[i]; }
 
   // Same data viewed with another shape. REQUIRES: same element count.
-  Tensor Reshaped(Shape shape) const;
+  Tensor Reshaped(Shape shape) const&;
+  // As above, taking over this tensor's storage instead of copying it.
+  Tensor Reshaped(Shape shape) &&;
 
   // Rows [begin, end) along axis 0.
   Tensor Slice(int64_t begin, int64_t end) const;

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "engines/core/file_io.h"
 #include "engines/core/status_macros.h"
 #include "server/store/sha256.h"
 
@@ -149,28 +150,8 @@ bool BlobStore::Contains(const std::string& sha256) const {
 
 absl::StatusOr<std::string> BlobStore::Read(const std::string& sha256) const {
   RETURN_IF_ERROR(CheckSha256(sha256));
-  const std::string path = PathOf(sha256);
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("blob ", sha256, " not found"));
-    return absl::ErrnoToStatus(errno, absl::StrCat("open ", path));
-  }
-  std::string bytes;
-  struct stat info;
-  if (::fstat(fd, &info) == 0 && info.st_size > 0) bytes.reserve(static_cast<size_t>(info.st_size));
-  char buffer[1 << 16];
-  while (true) {
-    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int error = errno;
-      ::close(fd);
-      return absl::ErrnoToStatus(error, absl::StrCat("read ", path));
-    }
-    bytes.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(fd);
+  auto bytes = ReadFileBytes(PathOf(sha256));
+  if (absl::IsNotFound(bytes.status())) return absl::NotFoundError(absl::StrCat("blob ", sha256, " not found"));
   return bytes;
 }
 

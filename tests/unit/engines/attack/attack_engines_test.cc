@@ -145,8 +145,11 @@ TEST_P(AttackReferenceTest, AdversarialExamplesEqualPyTorchs) {
   int64_t agreeing = 0;
   for (const v1::AttackExample& example : report->attack().examples()) {
     agreeing += example.adversarial_prediction() == predictions[example.index()];
-    if (!l2) EXPECT_LE(example.linf(), epsilon + 1e-6);
-    if (l2) EXPECT_LE(example.l2(), epsilon + 1e-4);
+    if (l2) {
+      EXPECT_LE(example.l2(), epsilon + 1e-4);
+    } else {
+      EXPECT_LE(example.linf(), epsilon + 1e-6);
+    }
   }
   EXPECT_GE(agreeing, 15) << c.name;
 }
