@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engines/attack/example_grid.h"
 #include "engines/attack/perturbation.h"
 #include "engines/core/batched_forward.h"
 #include "engines/core/npy.h"
@@ -10,6 +11,8 @@
 
 namespace crucible {
 namespace {
+
+constexpr int kGridRows = 16;
 
 double Mean(const std::vector<double>& values) {
   double sum = 0;
@@ -48,16 +51,22 @@ std::vector<int64_t> AttackLabels(const std::vector<int64_t>& labels, const Tens
   return attack_labels;
 }
 
-AttackReportBuilder::AttackReportBuilder(const Model& model, int64_t num_examples, bool targeted)
+AttackReportBuilder::AttackReportBuilder(const Model& model, int64_t num_examples, bool targeted, float pixel_low,
+                                         float pixel_high)
     : targeted_(targeted),
       num_examples_(num_examples),
       per_example_(NumElements(model.ExampleShape())),
       class_total_(model.num_classes(), 0),
       class_clean_(model.num_classes(), 0),
-      class_robust_(model.num_classes(), 0) {
+      class_robust_(model.num_classes(), 0),
+      labels_all_(num_examples, 0),
+      predictions_all_(num_examples, 0),
+      pixel_low_(pixel_low),
+      pixel_high_(pixel_high) {
   Shape all_shape = model.InputShape(1);
   all_shape[0] = num_examples;
   adversarial_all_ = Tensor(model.has_batch_dimension() ? all_shape : Shape{num_examples, per_example_});
+  clean_all_ = Tensor(adversarial_all_.shape());
 }
 
 void AttackReportBuilder::Add(int64_t begin, const Tensor& x, const Tensor& adversarial,
@@ -66,9 +75,12 @@ void AttackReportBuilder::Add(int64_t begin, const Tensor& x, const Tensor& adve
                               v1::AttackReport& report) {
   std::copy(adversarial.data(), adversarial.data() + adversarial.num_elements(),
             adversarial_all_.data() + begin * per_example_);
+  std::copy(x.data(), x.data() + x.num_elements(), clean_all_.data() + begin * per_example_);
   const std::vector<int64_t> adversarial_predictions = ArgMaxRows(adversarial_logits);
   for (int64_t i = 0; i < x.dim(0); ++i) {
     const int64_t predicted = adversarial_predictions[i];
+    labels_all_[begin + i] = labels[i];
+    predictions_all_[begin + i] = predicted;
     const bool correct = clean_predictions[i] == labels[i];
     const bool success = targeted_ ? predicted == attack_labels[i] : correct && predicted != labels[i];
     attempts_ += targeted_ || correct;
@@ -109,8 +121,12 @@ absl::Status AttackReportBuilder::Finish(v1::AttackReport& report, JobContext& c
     row->set_clean_accuracy(double(class_clean_[c]) / class_total_[c]);
     row->set_robust_accuracy(double(class_robust_[c]) / class_total_[c]);
   }
-  return context.WriteArtifact("adversarial_examples.npy", "application/x-npy",
-                               SerializeNpy(FromTensor(adversarial_all_)));
+  RETURN_IF_ERROR(context.WriteArtifact("adversarial_examples.npy", "application/x-npy",
+                                        SerializeNpy(FromTensor(adversarial_all_))));
+  if (!ImageShapeOf(clean_all_.shape()).ok() || num_examples_ == 0) return absl::OkStatus();
+  ASSIGN_OR_RETURN(const std::string grid, AttackGridPng(clean_all_, adversarial_all_, labels_all_, predictions_all_,
+                                                         kGridRows, pixel_low_, pixel_high_));
+  return context.WriteArtifact("adversarial_examples.png", "image/png", grid);
 }
 
 }  // namespace crucible

@@ -2,7 +2,9 @@
 // (fgsm, pgd, cw) produces from its per-batch outcomes: per-example records,
 // clean and robust accuracy, success rate, mean/median L2 and L-inf of the
 // successful perturbations, the per-class breakdown, and the adversarial
-// examples as the `adversarial_examples.npy` artifact. Engine-specific parts
+// examples as the `adversarial_examples.npy` artifact, and for picture inputs
+// `adversarial_examples.png` (original | perturbation | adversarial rows,
+// see example_grid.h). Engine-specific parts
 // (sweep curves, sanity warnings) are added to the report by the caller.
 //
 // Success: targeted, the adversarial is classified as its target; untargeted,
@@ -34,7 +36,9 @@ std::vector<int64_t> AttackLabels(const std::vector<int64_t>& labels, const Tens
 
 class AttackReportBuilder {
  public:
-  AttackReportBuilder(const Model& model, int64_t num_examples, bool targeted);
+  // [pixel_low, pixel_high]: the valid pixel range, drawn black to white.
+  AttackReportBuilder(const Model& model, int64_t num_examples, bool targeted, float pixel_low = 0.0f,
+                      float pixel_high = 1.0f);
 
   // Examples begin .. begin + x.dim(0) - 1: clean pixels x, their adversarial
   // versions, true labels (or the model's clean predictions when the dataset
@@ -56,6 +60,9 @@ class AttackReportBuilder {
   std::vector<double> l2s_, linfs_;
   std::vector<int64_t> class_total_, class_clean_, class_robust_;
   Tensor adversarial_all_;
+  Tensor clean_all_;
+  std::vector<int64_t> labels_all_, predictions_all_;
+  float pixel_low_, pixel_high_;
 };
 
 }  // namespace crucible

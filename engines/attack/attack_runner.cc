@@ -49,7 +49,7 @@ absl::StatusOr<v1::Report> RunAttack(const AttackSetup& setup, const std::string
   v1::AttackReport& out = *report.mutable_attack();
   std::vector<int64_t> robust(sweep, 0);
   int64_t zero_gradients = 0;
-  AttackReportBuilder builder(model, n, setup.targeted);
+  AttackReportBuilder builder(model, n, setup.targeted, clip_min, clip_max);
   const int64_t per_example = NumElements(model.ExampleShape());
 
   const int64_t batches = (n + loss->batch_size() - 1) / loss->batch_size();
