@@ -23,6 +23,17 @@ std::vector<CommandSpec> BuildCommands() {
                    kJson},
        .summary = "Upload the model (unless the server has it) and the data, run engine E on them, "
                   "show progress and print the finished job."},
+      {.words = {"gate"},
+       .options = {{.name = "--policy", .value_name = "P.json", .required = true},
+                   {.name = "--model", .value_name = "M.onnx", .required = true},
+                   {.name = "--inputs", .value_name = "X.npy"},
+                   {.name = "--labels", .value_name = "Y.npy"},
+                   {.name = "--junit", .value_name = "F.xml"},
+                   {.name = "--json", .value_name = "F.json"},
+                   {.name = "--markdown", .value_name = "F.md"}},
+       .summary = "Run the checks of the GatePolicy in P.json as jobs on the model and print a summary; "
+                  "exit 0 when all pass, 1 when one fails, 2 on errors. Optionally write JUnit XML, "
+                  "JSON and Markdown summaries."},
       {.words = {"model", "upload"},
        .operands = {"M.onnx"},
        .options = {kName, kJson},

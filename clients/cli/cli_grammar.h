@@ -16,7 +16,7 @@ namespace crucible {
 // Where the client connects without --server and without $CRUCIBLE_SERVER.
 inline constexpr char kDefaultServer[] = "127.0.0.1:50051";
 
-// run; model upload|list|get|delete; dataset upload|get;
+// run; gate; model upload|list|get|delete; dataset upload|get;
 // job submit|get|list|watch|cancel|report; artifact download.
 const std::vector<CommandSpec>& CrucibleCommands();
 

@@ -20,6 +20,7 @@ using Verb = absl::StatusOr<int> (*)(const ParsedCommand&, CommandEnv&);
 const std::map<std::string, Verb>& Verbs() {
   static const auto* const verbs = new std::map<std::string, Verb>{
       {"run", RunAudit},
+      {"gate", GateAudit},
       {"model upload", ModelUpload},
       {"model list", ModelList},
       {"model get", ModelGet},

@@ -52,9 +52,11 @@ absl::StatusOr<int> PageSizeOption(const ParsedCommand& command);
 // kExitOk for SUCCEEDED, kExitJobUnsuccessful for FAILED or CANCELLED.
 absl::StatusOr<int> FollowJob(CommandEnv& env, const ParsedCommand& command, const std::string& id);
 
-// ---- The verbs (run_command.cc, resource_commands.cc, job_commands.cc) ----------
+// ---- The verbs (run_command.cc, gate_command.cc, resource_commands.cc, job_commands.cc) ----------
 
 absl::StatusOr<int> RunAudit(const ParsedCommand& command, CommandEnv& env);
+// gate_command.cc: exit 0 when every check passed, 1 when one failed, 2 when one errored.
+absl::StatusOr<int> GateAudit(const ParsedCommand& command, CommandEnv& env);
 
 absl::StatusOr<int> ModelUpload(const ParsedCommand& command, CommandEnv& env);
 absl::StatusOr<int> ModelList(const ParsedCommand& command, CommandEnv& env);
