@@ -1,6 +1,7 @@
 #include "engines/engine.h"
 
 #include "engines/attack/fgsm.h"
+#include "engines/attack/fooling.h"
 #include "engines/attack/pgd.h"
 #include "engines/evaluate/evaluate_engine.h"
 
@@ -26,6 +27,7 @@ EngineRegistry BuiltinEngines() {
   registry.Register(std::make_unique<EvaluateEngine>());
   registry.Register(std::make_unique<FgsmEngine>());
   registry.Register(std::make_unique<PgdEngine>());
+  registry.Register(std::make_unique<FoolingEngine>());
   return registry;
 }
 
