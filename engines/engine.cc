@@ -1,5 +1,6 @@
 #include "engines/engine.h"
 
+#include "engines/attack/cw.h"
 #include "engines/attack/fgsm.h"
 #include "engines/attack/fooling.h"
 #include "engines/attack/pgd.h"
@@ -27,6 +28,7 @@ EngineRegistry BuiltinEngines() {
   registry.Register(std::make_unique<EvaluateEngine>());
   registry.Register(std::make_unique<FgsmEngine>());
   registry.Register(std::make_unique<PgdEngine>());
+  registry.Register(std::make_unique<CwEngine>());
   registry.Register(std::make_unique<FoolingEngine>());
   return registry;
 }
