@@ -1,6 +1,9 @@
 #include "engines/attack/pgd.h"
 
+#include <map>
 #include <random>
+
+#include "absl/strings/str_format.h"
 
 #include "engines/attack/attack_runner.h"
 #include "engines/attack/perturbation.h"
@@ -11,6 +14,10 @@ namespace crucible {
 namespace {
 
 constexpr int kDefaultSteps = 10;
+
+struct ReachedCounts {
+  int64_t examples = 0, fgsm = 0, pgd = 0;
+};
 
 // True where example i has reached the attack's goal.
 std::vector<bool> Reached(const Tensor& logits, const std::vector<int64_t>& attack_labels, bool targeted) {
@@ -64,11 +71,21 @@ absl::StatusOr<v1::Report> PgdEngine::Run(const v1::JobSpec& spec, JobContext& c
   const AttackSetup setup = AttackSetup::From(config);
   const int steps = config.steps() > 0 ? config.steps() : kDefaultSteps;
   const int restarts = std::max(1, config.restarts());
-  const AttackStep step = [&](LossGradient& loss, const Tensor& x, const Tensor&,
+  // Per epsilon, examples whose attack goal single-step FGSM and PGD reach
+  // (AutoAttack's sanity check: PGD must not be weaker than its own first step).
+  std::map<float, ReachedCounts> reached_counts;
+  const AttackStep step = [&](LossGradient& loss, const Tensor& x, const Tensor& clean_gradient,
                               const std::vector<int64_t>& attack_labels, float epsilon,
                               uint64_t seed) -> absl::StatusOr<Tensor> {
     const float alpha = config.step_size() > 0 ? config.step_size() : 2.5f * epsilon / steps;
     const float low = loss.preprocessor().clip_min(), high = loss.preprocessor().clip_max();
+    Tensor fgsm = x;
+    GradientStep(fgsm, clean_gradient, setup.targeted ? -epsilon : epsilon, setup.norm);
+    ClipToRange(fgsm, low, high);
+    ASSIGN_OR_RETURN(const Tensor fgsm_logits, loss.Logits(fgsm));
+    ReachedCounts& counts = reached_counts[epsilon];
+    counts.examples += x.dim(0);
+    for (bool r : Reached(fgsm_logits, attack_labels, setup.targeted)) counts.fgsm += r;
     std::mt19937_64 rng(seed);
     Tensor best = x;
     std::vector<bool> best_reached(x.dim(0), false);
@@ -100,9 +117,19 @@ absl::StatusOr<v1::Report> PgdEngine::Run(const v1::JobSpec& spec, JobContext& c
         best_reached[i] = reached[i];
       }
     }
+    for (bool r : best_reached) counts.pgd += r;
     return best;
   };
-  return RunAttack(setup, "pgd", config.seed(), step, context);
+  ASSIGN_OR_RETURN(v1::Report report, RunAttack(setup, "pgd", config.seed(), step, context));
+  for (const auto& [epsilon, counts] : reached_counts) {
+    if (counts.pgd >= counts.fgsm) continue;
+    const std::string goal = setup.targeted ? "reaches its target on" : "misclassifies";
+    report.mutable_attack()->add_warnings(absl::StrFormat(
+        "PGD is weaker than single-step FGSM at epsilon %g: it %s %d of %d examples, FGSM %d; the step size is "
+        "too small, the steps too few, or the gradients are masked: the robust accuracy is overstated",
+        epsilon, goal, counts.pgd, counts.examples, counts.fgsm));
+  }
+  return report;
 }
 
 }  // namespace crucible
