@@ -9,7 +9,8 @@ SANITIZE   ?= OFF
 PACKAGES := g++ cmake make pkg-config \
             libabsl-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc \
             libz3-dev libdnnl-dev ocl-icd-opencl-dev libonnx-dev zlib1g-dev libsqlite3-dev libssl-dev \
-            libgtest-dev libgmock-dev libbenchmark-dev
+            libgtest-dev libgmock-dev libbenchmark-dev \
+            python3-grpcio python3-protobuf python3-numpy python3-pytest
 
 .PHONY: all deps build test demo sanitize bench clean
 
