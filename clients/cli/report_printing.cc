@@ -131,10 +131,11 @@ std::string FormatAttack(const v1::AttackReport& report) {
 }
 
 std::string FormatFooling(const v1::FoolingReport& report) {
-  TextTable classes({"TARGET", "CONFIDENCE", "ITERATIONS"});
+  TextTable classes({"TARGET", "CONFIDENCE", "ITERATIONS", "REACHED"});
   AlignNumbers(classes, 0, 2);
   for (const v1::FoolingClass& c : report.classes()) {
-    classes.AddRow({absl::StrCat(c.target()), FormatPercent(c.confidence()), absl::StrCat(c.iterations())});
+    classes.AddRow({absl::StrCat(c.target()), FormatPercent(c.confidence()), absl::StrCat(c.iterations()),
+                    c.reached() ? "yes" : "no"});
   }
   return Section("fooling images", classes);
 }

@@ -128,10 +128,16 @@ TEST(ReportPrintingTest, OtherReports) {
   c->set_target(2);
   c->set_confidence(0.996);
   c->set_iterations(300);
+  c->set_reached(true);
+  v1::FoolingClass* missed = fooling.mutable_fooling()->add_classes();
+  missed->set_target(7);
+  missed->set_confidence(0.42);
+  missed->set_iterations(1000);
   EXPECT_EQ(FormatReport(fooling),
             "fooling images:\n"
-            "  TARGET  CONFIDENCE  ITERATIONS\n"
-            "       2      99.60%         300\n");
+            "  TARGET  CONFIDENCE  ITERATIONS  REACHED\n"
+            "       2      99.60%         300  yes\n"
+            "       7      42.00%        1000  no\n");
 
   v1::Report nap;
   v1::NapClass* n = nap.mutable_nap()->add_classes();
