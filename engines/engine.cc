@@ -4,6 +4,8 @@
 #include "engines/attack/fgsm.h"
 #include "engines/attack/fooling.h"
 #include "engines/attack/pgd.h"
+#include "engines/backdoor/backdoor_engine.h"
+#include "engines/backdoor/unlearnable_engine.h"
 #include "engines/evaluate/evaluate_engine.h"
 
 namespace crucible {
@@ -28,6 +30,8 @@ EngineRegistry BuiltinEngines() {
   registry.Register(std::make_unique<EvaluateEngine>());
   registry.Register(std::make_unique<FgsmEngine>());
   registry.Register(std::make_unique<PgdEngine>());
+  registry.Register(std::make_unique<BackdoorEngine>());
+  registry.Register(std::make_unique<UnlearnableEngine>());
   registry.Register(std::make_unique<CwEngine>());
   registry.Register(std::make_unique<FoolingEngine>());
   return registry;
