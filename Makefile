@@ -11,6 +11,8 @@ PACKAGES := g++ cmake make pkg-config \
             libz3-dev libdnnl-dev ocl-icd-opencl-dev libonnx-dev zlib1g-dev libsqlite3-dev libssl-dev \
             libgtest-dev libgmock-dev libbenchmark-dev \
             python3-grpcio python3-protobuf python3-numpy python3-pytest
+# The dashboard (cpp-httplib) and its browser test (headless Chromium, driven by playwright-core from npm).
+PACKAGES += libcpp-httplib-dev chromium nodejs
 
 .PHONY: all deps build test demo sanitize bench clean
 
@@ -25,6 +27,9 @@ deps:
 	  $$sudo apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+	@# npm comes with some nodejs builds (NodeSource) and separately with Debian's.
+	@command -v npm >/dev/null || { sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends npm >/dev/null; }
 
 build: deps
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCRUCIBLE_SANITIZE=$(SANITIZE) >/dev/null

@@ -42,6 +42,7 @@ grpc::Status AuditorService::UploadModel(grpc::ServerContext*, grpc::ServerReade
   if (!status.ok()) return ToGrpcStatus(status);
   auto blob = session.Finish();
   if (!blob.ok()) return ToGrpcStatus(blob.status());
+  if (metrics_ != nullptr) metrics_->AddUploadBytes("model", blob->size_bytes);
   auto model = catalog_->RegisterModel(header.name(), *blob);
   LogEvent("model_upload", {{"model", blob->sha256},
                             {"bytes", absl::StrCat(blob->size_bytes)},
@@ -107,6 +108,7 @@ grpc::Status AuditorService::UploadDataset(grpc::ServerContext*,
     if (!finished.ok()) return ToGrpcStatus(finished.status());
     labels_blob = *finished;
   }
+  if (metrics_ != nullptr) metrics_->AddUploadBytes("dataset", inputs_blob->size_bytes + labels_blob.size_bytes);
   auto dataset = catalog_->RegisterDataset(header.name(), *inputs_blob, labels_blob);
   LogEvent("dataset_upload", {{"inputs", inputs_blob->sha256},
                               {"status", dataset.ok() ? "ok" : dataset.status().ToString()}});

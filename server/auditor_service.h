@@ -8,6 +8,7 @@
 
 #include "crucible/v1/service.grpc.pb.h"
 #include "server/catalog.h"
+#include "server/http/metrics.h"
 #include "server/job_manager.h"
 #include "server/store/blob_store.h"
 #include "server/store/store.h"
@@ -21,8 +22,10 @@ struct UploadLimits {
 
 class AuditorService final : public v1::AuditorService::Service {
  public:
-  AuditorService(Store* store, BlobStore* blobs, Catalog* catalog, JobManager* jobs, UploadLimits limits)
-      : store_(store), blobs_(blobs), catalog_(catalog), jobs_(jobs), limits_(limits) {}
+  // `metrics` (optional) counts uploaded bytes.
+  AuditorService(Store* store, BlobStore* blobs, Catalog* catalog, JobManager* jobs, UploadLimits limits,
+                 Metrics* metrics = nullptr)
+      : store_(store), blobs_(blobs), catalog_(catalog), jobs_(jobs), limits_(limits), metrics_(metrics) {}
 
   // Ends open WatchJob streams (server shutdown).
   void StopWatches() { stopping_ = true; }
@@ -59,6 +62,7 @@ class AuditorService final : public v1::AuditorService::Service {
   Catalog* catalog_;
   JobManager* jobs_;
   UploadLimits limits_;
+  Metrics* metrics_;
   std::atomic<bool> stopping_{false};
 };
 

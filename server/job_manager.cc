@@ -156,6 +156,8 @@ absl::StatusOr<v1::Job> JobManager::Submit(const v1::SubmitJobRequest& request) 
   ASSIGN_OR_RETURN(v1::Job stored, store_->CreateJob(job));
   if (stored.id() == job.id()) {
     LogEvent("job_submitted", {{"job", job.id()}, {"engine", engine_name}, {"model", spec.model_id()}});
+    // Counted before a worker can see it, so a job never ends before it was submitted.
+    if (options_.observer != nullptr) options_.observer->JobSubmitted(stored);
     absl::MutexLock lock(&mu_);
     ++generation_;
     changed_.SignalAll();
@@ -182,6 +184,7 @@ absl::StatusOr<v1::Job> JobManager::Cancel(const std::string& id) {
   ++generation_;
   changed_.SignalAll();
   LogEvent("job_cancelled", {{"job", id}, {"while", "queued"}});
+  if (options_.observer != nullptr) options_.observer->JobFinished(job, absl::ZeroDuration());
   return job;
 }
 
@@ -275,7 +278,9 @@ void JobManager::Finish(v1::Job& job, const absl::StatusOr<v1::Report>& result, 
       job.set_error(result.status().ToString());
     }
   }
-  // Logged before the store says so: whoever sees the final state finds the line.
+  // Logged and counted before the store says so: whoever sees the final state
+  // finds the line and the metrics.
+  if (!interrupted && options_.observer != nullptr) options_.observer->JobFinished(job, ran_for);
   LogEvent("job_finished", {{"job", job.id()},
                             {"state", v1::JobState_Name(job.state())},
                             {"seconds", absl::StrFormat("%.3f", absl::ToDoubleSeconds(ran_for))}});

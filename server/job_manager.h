@@ -28,6 +28,7 @@
 #include "crucible/v1/jobs.pb.h"
 #include "engines/engine.h"
 #include "server/catalog.h"
+#include "server/job_observer.h"
 #include "server/store/blob_store.h"
 #include "server/store/store.h"
 
@@ -40,6 +41,7 @@ class JobManager {
     int threads_per_job = 0;  // 0: the machine's cores divided among the workers.
     absl::Duration progress_interval = absl::Milliseconds(200);
     absl::Duration job_timeout = absl::Hours(24);
+    JobObserver* observer = nullptr;  // Optional; must outlive the JobManager.
   };
 
   JobManager(Store* store, BlobStore* blobs, Catalog* catalog, const EngineRegistry* engines, Options options);
