@@ -277,8 +277,8 @@ v1::GateCheckResult JudgeReport(const PlannedCheck& planned, const v1::Report& r
   const v1::GateCheck& check = planned.check;
   const Reflection& report_reflection = *report.GetReflection();
   if (!report_reflection.HasField(report, planned.report_field)) {
-    return ErrorResult(planned, absl::StrCat("the job's report is not a ",
-                                             planned.report_field->message_type()->name()));
+    return ErrorResult(planned, absl::StrCat("the job's report is not the engine's ",
+                                             planned.report_field->message_type()->full_name()));
   }
   const Message& engine_report = report_reflection.GetMessage(report, planned.report_field);
   const FieldDescriptor& metric = *planned.metric_field;
