@@ -37,7 +37,8 @@ absl::StatusOr<v1::JobSpec> SpecFromOptions(const ParsedCommand& command) {
   if (spec->has_verify() && spec->verify().property().empty()) {
     return UsageError("--engine verify needs --property P.vnnlib");
   }
-  if (!spec->has_verify() && !command.has("--inputs")) {
+  // verify reads its property, fooling needs no data; every other engine audits a dataset.
+  if (!spec->has_verify() && !spec->has_fooling() && !command.has("--inputs")) {
     return UsageError(absl::StrCat("--engine ", engine, " needs --inputs X.npy"));
   }
   if (command.has("--labels") && !command.has("--inputs")) return UsageError("--labels needs --inputs");

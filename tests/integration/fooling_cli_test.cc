@@ -1,0 +1,147 @@
+// The fooling engine end to end: `crucible run --engine fooling` against a
+// real server, the --json report checked, the fooling_images.npy artifact
+// downloaded with `crucible artifact download` and re-checked by an
+// independent forward pass (Executor + softmax here), the PNG downloaded and
+// checked for its signature and size; and a pgd run whose artifacts include
+// the adversarial_examples.png grid.
+#include <sys/wait.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "crucible/v1/jobs.pb.h"
+#include "engines/core/executor.h"
+#include "engines/core/model.h"
+#include "engines/core/ndarray.h"
+#include "engines/core/npy.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "tests/integration/server_process.h"
+
+namespace crucible {
+namespace {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout only (progress on stderr is dropped).
+};
+
+CommandResult RunCli(const std::string& server, const std::string& args) {
+  const std::string command = std::string(CRUCIBLE_CLI_BINARY) + " --server " + server + " " + args + " 2>/dev/null";
+  CommandResult result;
+  FILE* pipe = popen(command.c_str(), "r");
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+std::string Fixture(const std::string& relative) { return std::string(CRUCIBLE_FIXTURES_DIR) + "/" + relative; }
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+uint32_t BigEndian32(const std::string& bytes, size_t at) {
+  return (uint32_t(uint8_t(bytes[at])) << 24) | (uint32_t(uint8_t(bytes[at + 1])) << 16) |
+         (uint32_t(uint8_t(bytes[at + 2])) << 8) | uint32_t(uint8_t(bytes[at + 3]));
+}
+
+// PNG signature, then IHDR as the first chunk; returns the width.
+uint32_t ExpectPng(const std::string& bytes) {
+  EXPECT_GE(bytes.size(), 33u);
+  if (bytes.size() < 33) return 0;
+  EXPECT_EQ(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  EXPECT_EQ(bytes.substr(12, 4), "IHDR");
+  return BigEndian32(bytes, 16);
+}
+
+class FoolingCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_dir_ = testing::NewTempDir();
+    server_ = std::make_unique<testing::ServerProcess>(data_dir_);
+    ASSERT_TRUE(server_->Start().ok()) << server_->Log();
+  }
+
+  // Runs `crucible run ... --json` and parses the finished Job.
+  v1::Job RunJob(const std::string& args) {
+    const CommandResult run = RunCli(server_->address(), "run " + args + " --json");
+    EXPECT_EQ(run.exit_code, 0) << run.out << server_->Log();
+    v1::Job job;
+    const auto parsed = google::protobuf::util::JsonStringToMessage(run.out, &job);
+    EXPECT_TRUE(parsed.ok()) << parsed.ToString() << "\n" << run.out;
+    EXPECT_EQ(job.state(), v1::SUCCEEDED) << run.out;
+    return job;
+  }
+
+  std::string Download(const v1::Job& job, const std::string& name) {
+    const std::string path = data_dir_ + "/" + job.id() + "_" + name;
+    const CommandResult download =
+        RunCli(server_->address(), "artifact download " + job.id() + " " + name + " --output " + path);
+    EXPECT_EQ(download.exit_code, 0) << download.out;
+    return ReadFile(path);
+  }
+
+  std::string data_dir_;
+  std::unique_ptr<testing::ServerProcess> server_;
+};
+
+TEST_F(FoolingCliTest, FoolingImagesReachTheTargetByAnIndependentForwardPass) {
+  for (const std::string method : {"EVOLUTION", "GRADIENT"}) {
+    const std::string config = data_dir_ + "/fooling_" + method + ".json";
+    std::ofstream(config) << R"({"method": ")" << method << R"(", "seed": 5, "classes": [0, 3, 9]})";
+    const v1::Job job = RunJob("--engine fooling --model " + Fixture("models/fmnist_lenet.onnx") + " --config " + config);
+    ASSERT_EQ(job.report().fooling().classes_size(), 3) << method;
+    const std::vector<int64_t> targets = {0, 3, 9};
+    for (int k = 0; k < 3; ++k) {
+      const v1::FoolingClass& c = job.report().fooling().classes(k);
+      EXPECT_EQ(c.target(), targets[k]);
+      EXPECT_TRUE(c.reached()) << method << " class " << c.target();
+      EXPECT_GE(c.confidence(), 0.99) << method << " class " << c.target();
+    }
+
+    const auto images = ParseNpy(Download(job, "fooling_images.npy"));
+    ASSERT_TRUE(images.ok()) << images.status();
+    const Tensor x = ToFloatTensor(*images);
+    ASSERT_EQ(x.shape(), (Shape{3, 1, 28, 28}));
+    auto model = Model::FromOnnxFile(Fixture("models/fmnist_lenet.onnx"));
+    ASSERT_TRUE(model.ok()) << model.status();
+    auto executor = Executor::Create(*model, {.batch_size = 3, .num_threads = 1});
+    ASSERT_TRUE(executor.ok()) << executor.status();
+    auto logits = (*executor)->Forward(x);
+    ASSERT_TRUE(logits.ok()) << logits.status();
+    for (int k = 0; k < 3; ++k) {
+      double total = 0;
+      for (int c = 0; c < 10; ++c) total += std::exp(double(logits->at(k * 10 + c)));
+      const double p = std::exp(double(logits->at(k * 10 + targets[k]))) / total;
+      EXPECT_GE(p, 0.99) << method << " class " << targets[k] << " by an independent forward pass";
+      EXPECT_NEAR(p, job.report().fooling().classes(k).confidence(), 1e-4);
+    }
+    EXPECT_GT(ExpectPng(Download(job, "fooling_images.png")), 3u * 28u);
+  }
+}
+
+TEST_F(FoolingCliTest, PgdWritesThePictureGrid) {
+  const std::string config = data_dir_ + "/pgd.json";
+  std::ofstream(config) << R"({"epsilon": 0.1})";
+  const v1::Job job = RunJob("--engine pgd --model " + Fixture("models/fmnist_lenet.onnx") + " --inputs " +
+                             Fixture("attacks/inputs.npy") + " --labels " + Fixture("attacks/labels.npy") +
+                             " --config " + config);
+  std::vector<std::string> names;
+  for (const v1::Artifact& a : job.artifacts()) names.push_back(a.name());
+  EXPECT_THAT(names, ::testing::UnorderedElementsAre("adversarial_examples.npy", "adversarial_examples.png"));
+  EXPECT_GT(ExpectPng(Download(job, "adversarial_examples.png")), 3u * 28u);
+}
+
+}  // namespace
+}  // namespace crucible
