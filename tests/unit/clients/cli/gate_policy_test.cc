@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -56,6 +57,15 @@ TEST(GatePolicyTest, PlansEveryCheckWithItsEngineConfigAndReportField) {
   EXPECT_EQ(trojan.report_field->name(), "backdoor");
   EXPECT_EQ(BoundText(trojan.check), "<= 0 elements");
   EXPECT_EQ(clean.spec.model_id(), "");
+}
+
+TEST(GatePolicyTest, TheExamplePolicyOfTheDocsIsValid) {
+  std::ifstream in(std::string(CRUCIBLE_FIXTURES_DIR) + "/../../docs/ci/gate_policy.json");
+  ASSERT_TRUE(in.good());
+  const std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  absl::StatusOr<std::vector<PlannedCheck>> checks = PlanGate(json, "");
+  ASSERT_TRUE(checks.ok()) << checks.status();
+  EXPECT_EQ(checks->size(), 4u);
 }
 
 TEST(GatePolicyTest, VerifyReadsItsPropertyFileRelativeToThePolicy) {
