@@ -56,7 +56,8 @@ std::string ArtifactUrl(const v1::Job& job, const v1::Artifact& artifact) {
   return absl::StrCat("/jobs/", UrlEncode(job.id()), "/artifacts/", UrlEncode(artifact.name()));
 }
 
-std::string ArtifactsHtml(const v1::Job& job) {
+// Every PNG artifact as a picture, in one section ("" when there is none).
+std::string PicturesHtml(const v1::Job& job) {
   std::string pictures;
   for (const v1::Artifact& artifact : job.artifacts()) {
     if (artifact.media_type() != "image/png") continue;
@@ -64,12 +65,14 @@ std::string ArtifactsHtml(const v1::Job& job) {
                     HtmlEscape(ArtifactUrl(job, artifact)), "\" alt=\"", HtmlEscape(artifact.name()),
                     "\"><figcaption>", HtmlEscape(artifact.name()), "</figcaption></figure>");
   }
+  if (pictures.empty()) return "";
+  return absl::StrCat("<section class=\"report-part\" id=\"pictures\"><h2>Pictures</h2>", pictures, "</section>");
+}
+
+// Every artifact as a download link.
+std::string ArtifactsHtml(const v1::Job& job) {
+  if (job.artifacts_size() == 0) return "";
   std::string html;
-  if (!pictures.empty()) {
-    absl::StrAppend(&html, "<section class=\"report-part\" id=\"pictures\"><h2>Pictures</h2>", pictures,
-                    "</section>");
-  }
-  if (job.artifacts_size() == 0) return html;
   absl::StrAppend(&html,
                   "<section class=\"report-part\" id=\"artifacts\"><h2>Artifacts</h2><table class=\"data\"><thead>"
                   "<tr><th>name</th><th>type</th><th>size</th><th>sha256</th></tr></thead><tbody>");
@@ -138,12 +141,12 @@ absl::StatusOr<std::string> DashboardPages::JobPage(const std::string& id) const
   fact("duration", absl::StrCat("<span id=\"job-duration\">", HtmlEscape(JobDuration(job)), "</span>"));
   body += "</table>";
   if (!job.error().empty()) absl::StrAppend(&body, "<pre class=\"error\" id=\"job-error\">", HtmlEscape(job.error()), "</pre>");
-  if (job.state() == v1::SUCCEEDED) {
-    absl::StrAppend(&body, "<div id=\"report\">", ReportHtml(job.report()), "</div>");
-  }
+  absl::StrAppend(&body, "<div id=\"report\" class=\"report-grid\">",
+                  job.state() == v1::SUCCEEDED ? ReportHtml(job.report()) : "", PicturesHtml(job), "</div>");
   body += ArtifactsHtml(job);
-  absl::StrAppend(&body, "<section class=\"report-part\" id=\"config\"><h2>Job spec</h2><pre>",
-                  HtmlEscape(ProtoJson(job.spec())), "</pre><p><a href=\"/api/v1/jobs/", UrlEncode(job.id()),
+  absl::StrAppend(&body, "<section class=\"report-part\" id=\"config\"><h2>Job spec</h2><details><summary>",
+                  HtmlEscape(job.engine()), " config</summary><pre>", HtmlEscape(ProtoJson(job.spec())),
+                  "</pre></details><p><a href=\"/api/v1/jobs/", UrlEncode(job.id()),
                   "\">the job as JSON</a></p></section>");
   return Layout(absl::StrCat("Job ", job.id()),
                 absl::StrCat(" data-page=\"job\" data-job-id=\"", HtmlEscape(job.id()), "\" data-job-state=\"",

@@ -141,6 +141,8 @@ void HttpServer::RegisterRoutes() {
     if (!html.ok()) return SendError(req, res, html.status());
     SendHtml(res, *html);
   });
+  // No icon: an empty answer instead of a 404 in every browser console.
+  s.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
   s.Get("/static/dashboard.js", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(std::string(DashboardScript()), "text/javascript; charset=utf-8");
   });

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/algorithm/container.h"
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -139,8 +141,13 @@ std::string AttackHtml(const v1::AttackReport& report) {
                       Number(e.linf()), Number(e.confidence())});
     }
     html += Section("examples", "Examples",
-                    Table("examples", {"index", "label", "clean", "adversarial", "success", "L2", "L∞", "confidence"},
-                          rows, static_cast<size_t>(report.examples_size())));
+                    absl::StrCat("<details><summary>", report.examples_size(), " examples, ",
+                                 absl::c_count_if(report.examples(), [](const v1::AttackExample& e) { return e.success(); }),
+                                 " attacked successfully</summary>",
+                                 Table("examples",
+                                       {"index", "label", "clean", "adversarial", "success", "L2", "L∞", "confidence"},
+                                       rows, static_cast<size_t>(report.examples_size())),
+                                 "</details>"));
   }
   return html;
 }

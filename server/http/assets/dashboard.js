@@ -101,13 +101,13 @@ function jobsPage() {
     stateCell.append(el('span', {class: 'state state-' + job.state}, job.state));
     tr.append(stateCell);
     tr.append(el('td', {class: 'engine'}, job.engine));
-    const modelCell = el('td', {class: 'model', 'data-model-id': job.spec.model_id});
+    const modelCell = el('td', {class: 'model', 'data-model-id': job.spec.model_id, title: job.spec.model_id});
     modelName(job.spec.model_id, modelCell);
     tr.append(modelCell);
     const progressCell = el('td', {class: 'progress-cell'});
     const bar = el('progress', {max: '1'});
     bar.value = (job.progress && job.progress.fraction) || 0;
-    progressCell.append(bar, el('span', {}, progressText(job.progress)));
+    progressCell.append(bar, el('span', {title: progressText(job.progress)}, progressText(job.progress)));
     tr.append(progressCell);
     tr.append(el('td', {}, timeText(job.created_at)));
     tr.append(el('td', {class: 'duration'}, durationText(job)));
