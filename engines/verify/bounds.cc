@@ -1,0 +1,212 @@
+#include "engines/verify/bounds.h"
+
+#include <algorithm>
+
+namespace crucible {
+namespace {
+
+constexpr int64_t kSymbolicFilterMaxInputs = 32;
+
+}  // namespace
+
+int64_t LayerBounds::UnstableCount() const {
+  int64_t n = 0;
+  for (size_t k = 0; k + 1 < lower.size(); ++k) {
+    for (int64_t i = 0; i < lower[k].size(); ++i) n += lower[k][i] < 0 && upper[k][i] > 0;
+  }
+  return n;
+}
+
+NetworkBounds::NetworkBounds(const AffineNetwork& net) {
+  for (const AffineLayer& layer : net.layers) {
+    Eigen::MatrixXd w(layer.outputs, layer.inputs);
+    for (int64_t o = 0; o < layer.outputs; ++o) {
+      for (int64_t i = 0; i < layer.inputs; ++i) w(o, i) = layer.weight(o, i);
+    }
+    weights_.push_back(std::move(w));
+    biases_.push_back(Eigen::Map<const Eigen::VectorXd>(layer.bias.data(), layer.outputs));
+    relu_.push_back(layer.relu);
+  }
+}
+
+void NetworkBounds::IntervalBounds(const Eigen::VectorXd& lo, const Eigen::VectorXd& hi, LayerBounds& out) const {
+  out.lower.resize(num_layers());
+  out.upper.resize(num_layers());
+  Eigen::VectorXd a_lo = lo, a_hi = hi;
+  for (int64_t k = 0; k < num_layers(); ++k) {
+    const Eigen::MatrixXd& w = weights_[k];
+    const Eigen::MatrixXd pos = w.cwiseMax(0.0), neg = w.cwiseMin(0.0);
+    out.lower[k] = pos * a_lo + neg * a_hi + biases_[k];
+    out.upper[k] = pos * a_hi + neg * a_lo + biases_[k];
+    a_lo = relu_[k] ? Eigen::VectorXd(out.lower[k].cwiseMax(0.0)) : out.lower[k];
+    a_hi = relu_[k] ? Eigen::VectorXd(out.upper[k].cwiseMax(0.0)) : out.upper[k];
+  }
+}
+
+bool NetworkBounds::PreActivation(const Eigen::VectorXd& lo, const Eigen::VectorXd& hi, const ReluSplits& splits,
+                                  LayerBounds& out) const {
+  // With few inputs, forward symbolic bounds are cheap and leave fewer
+  // unstable neurons for the back-substitution to tighten.
+  const bool symbolic = splits.empty() && lo.size() <= kSymbolicFilterMaxInputs;
+  LayerBounds symbolic_bounds;
+  if (symbolic) ForwardSymbolic(lo, hi, symbolic_bounds);
+  out.lower.assign(num_layers(), Eigen::VectorXd());
+  out.upper.assign(num_layers(), Eigen::VectorXd());
+  for (int64_t k = 0; k + 1 < num_layers(); ++k) {
+    const Eigen::MatrixXd& w = weights_[k];
+    const Eigen::MatrixXd pos = w.cwiseMax(0.0), neg = w.cwiseMin(0.0);
+    Eigen::VectorXd a_lo = lo, a_hi = hi;
+    if (k > 0) {
+      a_lo = relu_[k - 1] ? Eigen::VectorXd(out.lower[k - 1].cwiseMax(0.0)) : out.lower[k - 1];
+      a_hi = relu_[k - 1] ? Eigen::VectorXd(out.upper[k - 1].cwiseMax(0.0)) : out.upper[k - 1];
+    }
+    Eigen::VectorXd l = pos * a_lo + neg * a_hi + biases_[k];
+    Eigen::VectorXd u = pos * a_hi + neg * a_lo + biases_[k];
+    if (symbolic && k > 0) {
+      l = l.cwiseMax(symbolic_bounds.lower[k]);
+      u = u.cwiseMin(symbolic_bounds.upper[k]);
+    }
+    if (k > 0) {  // the first layer's interval bounds are exact
+      std::vector<int64_t> open;
+      for (int64_t i = 0; i < l.size(); ++i) {
+        if (!relu_[k] || (l[i] < 0 && u[i] > 0)) open.push_back(i);
+      }
+      if (!open.empty()) {
+        const int64_t r = static_cast<int64_t>(open.size());
+        Eigen::MatrixXd lambda = Eigen::MatrixXd::Zero(2 * r, l.size());
+        for (int64_t j = 0; j < r; ++j) {
+          lambda(j, open[j]) = 1.0;
+          lambda(r + j, open[j]) = -1.0;
+        }
+        const OutputBounds b =
+            BackSubstitute(std::move(lambda), Eigen::VectorXd::Zero(2 * r), k, out, lo, hi, Slope::kAdaptive, false);
+        for (int64_t j = 0; j < r; ++j) {
+          l[open[j]] = std::max(l[open[j]], b.value[j]);
+          u[open[j]] = std::min(u[open[j]], -b.value[r + j]);
+        }
+      }
+    }
+    if (!splits.empty() && !splits[k].empty()) {
+      for (int64_t i = 0; i < l.size(); ++i) {
+        if (splits[k][i] > 0) l[i] = std::max(l[i], 0.0);
+        if (splits[k][i] < 0) u[i] = std::min(u[i], 0.0);
+      }
+    }
+    for (int64_t i = 0; i < l.size(); ++i) {
+      if (l[i] > u[i]) return false;
+    }
+    out.lower[k] = std::move(l);
+    out.upper[k] = std::move(u);
+  }
+  return true;
+}
+
+void NetworkBounds::ForwardSymbolic(const Eigen::VectorXd& lo, const Eigen::VectorXd& hi, LayerBounds& out) const {
+  out.lower.assign(num_layers(), Eigen::VectorXd());
+  out.upper.assign(num_layers(), Eigen::VectorXd());
+  const int64_t n = lo.size();
+  // Activations bounded by lower_a·[x;1] and upper_a·[x;1] (rows: neurons, last column: constant).
+  Eigen::MatrixXd lower_a = Eigen::MatrixXd::Zero(n, n + 1), upper_a = Eigen::MatrixXd::Zero(n, n + 1);
+  lower_a.leftCols(n).setIdentity();
+  upper_a.leftCols(n).setIdentity();
+  Eigen::VectorXd a_lo = lo, a_hi = hi;
+  auto concretize_min = [&](const Eigen::MatrixXd& f) -> Eigen::VectorXd {
+    return f.leftCols(n).cwiseMax(0.0) * lo + f.leftCols(n).cwiseMin(0.0) * hi + f.col(n);
+  };
+  for (int64_t k = 0; k + 1 < num_layers(); ++k) {
+    const Eigen::MatrixXd& w = weights_[k];
+    const Eigen::MatrixXd pos = w.cwiseMax(0.0), neg = w.cwiseMin(0.0);
+    Eigen::MatrixXd lower_z = pos * lower_a + neg * upper_a;
+    Eigen::MatrixXd upper_z = pos * upper_a + neg * lower_a;
+    lower_z.col(n) += biases_[k];
+    upper_z.col(n) += biases_[k];
+    Eigen::VectorXd l = concretize_min(lower_z).cwiseMax(pos * a_lo + neg * a_hi + biases_[k]);
+    Eigen::VectorXd u = (-concretize_min(-upper_z)).cwiseMin(pos * a_hi + neg * a_lo + biases_[k]);
+    out.lower[k] = l;
+    out.upper[k] = u;
+    if (!relu_[k]) {
+      lower_a = std::move(lower_z);
+      upper_a = std::move(upper_z);
+      a_lo = l;
+      a_hi = u;
+      continue;
+    }
+    for (int64_t i = 0; i < l.size(); ++i) {
+      if (u[i] <= 0) {
+        lower_z.row(i).setZero();
+        upper_z.row(i).setZero();
+      } else if (l[i] < 0) {
+        const double s = u[i] / (u[i] - l[i]);
+        upper_z.row(i) *= s;
+        upper_z(i, n) -= s * l[i];
+        if (u[i] <= -l[i]) lower_z.row(i).setZero();
+      }
+    }
+    lower_a = std::move(lower_z);
+    upper_a = std::move(upper_z);
+    a_lo = l.cwiseMax(0.0);
+    a_hi = u.cwiseMax(0.0);
+  }
+}
+
+OutputBounds NetworkBounds::BackSubstitute(Eigen::MatrixXd lambda, Eigen::VectorXd constants, int64_t layer,
+                                           const LayerBounds& layers, const Eigen::VectorXd& lo,
+                                           const Eigen::VectorXd& hi, Slope slope,
+                                           bool want_relu_coefficients) const {
+  OutputBounds out;
+  if (want_relu_coefficients) out.relu_coefficients.assign(num_layers(), Eigen::VectorXd());
+  for (int64_t j = layer; j >= 0; --j) {
+    constants += lambda * biases_[j];
+    lambda = lambda * weights_[j];
+    if (j == 0 || !relu_[j - 1]) continue;
+    const Eigen::VectorXd& l = layers.lower[j - 1];
+    const Eigen::VectorXd& u = layers.upper[j - 1];
+    const int64_t n = l.size();
+    if (want_relu_coefficients) out.relu_coefficients[j - 1] = lambda.row(0).transpose();
+    Eigen::VectorXd alpha(n), s(n), t(n);
+    for (int64_t i = 0; i < n; ++i) {
+      if (u[i] <= 0) {
+        alpha[i] = s[i] = t[i] = 0.0;
+      } else if (l[i] >= 0) {
+        alpha[i] = s[i] = 1.0;
+        t[i] = 0.0;
+      } else {
+        s[i] = u[i] / (u[i] - l[i]);
+        t[i] = -s[i] * l[i];
+        switch (slope) {
+          case Slope::kAdaptive: alpha[i] = u[i] > -l[i] ? 1.0 : 0.0; break;
+          case Slope::kZero: alpha[i] = 0.0; break;
+          case Slope::kOne: alpha[i] = 1.0; break;
+          case Slope::kParallel: alpha[i] = s[i]; break;
+        }
+      }
+    }
+    const Eigen::MatrixXd neg = lambda.cwiseMin(0.0);
+    constants += neg * t;
+    lambda = lambda.cwiseMax(0.0) * alpha.asDiagonal() + neg * s.asDiagonal();
+  }
+  out.value = constants + lambda.cwiseMax(0.0) * lo + lambda.cwiseMin(0.0) * hi;
+  out.coefficients = std::move(lambda);
+  out.constants = std::move(constants);
+  return out;
+}
+
+OutputBounds NetworkBounds::LowerBound(const Eigen::MatrixXd& a, const Eigen::VectorXd& c, const LayerBounds& layers,
+                                       const Eigen::VectorXd& lo, const Eigen::VectorXd& hi,
+                                       bool want_relu_coefficients) const {
+  const int64_t last = num_layers() - 1;
+  OutputBounds best = BackSubstitute(a, c, last, layers, lo, hi, Slope::kAdaptive, want_relu_coefficients);
+  for (Slope slope : {Slope::kZero, Slope::kOne, Slope::kParallel}) {
+    const OutputBounds other = BackSubstitute(a, c, last, layers, lo, hi, slope, false);
+    for (int64_t r = 0; r < best.value.size(); ++r) {
+      if (other.value[r] > best.value[r]) {
+        best.value[r] = other.value[r];
+        best.coefficients.row(r) = other.coefficients.row(r);
+        best.constants[r] = other.constants[r];
+      }
+    }
+  }
+  return best;
+}
+
+}  // namespace crucible
