@@ -6,6 +6,7 @@ import io
 from typing import Any, Dict
 
 import numpy as np
+import numpy.typing as npt
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
@@ -37,7 +38,7 @@ def message_to_dict(message: Message) -> Dict[str, Any]:
     return result
 
 
-def array_to_npy(array: np.ndarray) -> bytes:
+def array_to_npy(array: "npt.ArrayLike") -> bytes:
     """The NPY file of ``array`` (C order; object arrays are refused)."""
     array = np.asarray(array)
     if array.dtype.hasobject:
@@ -47,5 +48,5 @@ def array_to_npy(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def npy_to_array(data: bytes) -> np.ndarray:
+def npy_to_array(data: bytes) -> "npt.NDArray[Any]":
     return np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)

@@ -16,7 +16,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Union
 
 import grpc
-import numpy as np
+import numpy.typing as npt
 
 from crucible_client._convert import message_to_dict, npy_to_array
 from crucible_client.errors import CrucibleError, JobFailedError, JobTimeoutError
@@ -145,7 +145,7 @@ class Job:
         except grpc.RpcError as error:
             raise CrucibleError.from_rpc_error(error) from None
 
-    def artifact_array(self, name: str) -> np.ndarray:
+    def artifact_array(self, name: str) -> "npt.NDArray[Any]":
         """Artifact ``name`` (an NPY file, such as predictions.npy) as an array."""
         return npy_to_array(self.download_artifact(name))
 
