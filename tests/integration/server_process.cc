@@ -52,6 +52,10 @@ absl::Status ServerProcess::Start() {
     std::smatch match;
     if (std::regex_search(log, match, started)) {
       address_ = absl::StrCat("127.0.0.1:", match[1].str());
+      // The rest of the server_started line; the HTTP address follows the port.
+      const std::string rest = match.suffix().str().substr(0, match.suffix().str().find('\n'));
+      std::smatch http;
+      http_address_ = std::regex_search(rest, http, std::regex(" http=(\\S+)")) ? http[1].str() : "";
       auto channel = Channel();
       if (channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
         return absl::OkStatus();

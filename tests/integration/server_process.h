@@ -6,6 +6,9 @@
 //   auto stub = v1::AuditorService::NewStub(server.Channel());
 //   server.Kill();          // SIGKILL, as a crash
 //   server.Start();         // again, on the same data dir
+//
+// With "--http=127.0.0.1:0" among the extra flags, http_address() is the
+// dashboard's bound address (the server logs it as http=HOST:PORT).
 #ifndef CRUCIBLE_TESTS_INTEGRATION_SERVER_PROCESS_H_
 #define CRUCIBLE_TESTS_INTEGRATION_SERVER_PROCESS_H_
 
@@ -33,6 +36,8 @@ class ServerProcess {
   int Terminate();
 
   const std::string& address() const { return address_; }
+  // "127.0.0.1:PORT" of the HTTP server; empty when it was not started with --http.
+  const std::string& http_address() const { return http_address_; }
   std::shared_ptr<grpc::Channel> Channel() const;
   // Everything the server wrote to stderr so far.
   std::string Log() const;
@@ -42,6 +47,7 @@ class ServerProcess {
   std::vector<std::string> extra_flags_;
   std::string log_path_;
   std::string address_;
+  std::string http_address_;
   pid_t pid_ = -1;
 };
 
