@@ -4,7 +4,9 @@
 // adversarial is re-classified here by a separate forward pass. CW-L-inf is held to
 // properties (success on most inputs, smaller perturbations than FGSM needs), and bad
 // configs must name their field.
+#include <cmath>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 
@@ -176,6 +178,138 @@ TEST_P(CwReferenceTest, L2MatchesCarlinisAlgorithmInPyTorch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(PyTorch, CwReferenceTest, ::testing::Values("fmnist_mlp", "fmnist_lenet"));
+
+// Examples are optimised independently: running them one batch or several gives the same adversarials.
+TEST(CwEngineTest, ResultsDoNotDependOnTheBatching) {
+  auto model = Model::FromOnnxFile(FixturePath("models/fmnist_mlp.onnx"));
+  ASSERT_TRUE(model.ok());
+  const Dataset data = FixtureImages(12);
+  v1::JobSpec spec = ReferenceSpec();
+  spec.mutable_cw()->set_batch_size(12);
+  FakeContext whole(*model, &data);
+  ASSERT_TRUE(CwEngine().Run(spec, whole).ok());
+  spec.mutable_cw()->set_batch_size(5);
+  FakeContext split(*model, &data);
+  ASSERT_TRUE(CwEngine().Run(spec, split).ok());
+  const Tensor a = ToFloatTensor(*ParseNpy(whole.artifacts.at("adversarial_examples.npy")));
+  const Tensor b = ToFloatTensor(*ParseNpy(split.artifacts.at("adversarial_examples.npy")));
+  EXPECT_LE(testing::MaxScaledError(a, b), 1e-4);
+}
+
+// CW-L-inf against independent properties: it flips most decisions, every reported norm is
+// what the artifact holds, and FGSM with the epsilon CW needed on average flips far fewer.
+TEST(CwEngineTest, LinfFindsSmallerPerturbationsThanFgsmNeeds) {
+  auto model = Model::FromOnnxFile(FixturePath("models/fmnist_lenet.onnx"));
+  ASSERT_TRUE(model.ok());
+  const Dataset data = FixtureImages(32);
+  v1::JobSpec spec;
+  v1::CwConfig& config = *spec.mutable_cw();
+  config.set_norm(v1::LINF);
+  config.set_learning_rate(0.05f);
+  config.set_max_iterations(50);
+  config.set_initial_const(0.1f);
+  config.mutable_preprocess()->set_scale(1.0f / 255);
+  ASSERT_TRUE(CwEngine().Validate(spec, *model, &data).ok());
+  FakeContext context(*model, &data);
+  auto report = CwEngine().Run(spec, context);
+  ASSERT_TRUE(report.ok()) << report.status();
+  const v1::AttackReport& cw = report->attack();
+  RecheckReport(*model, data, cw, context, false, 0);
+  EXPECT_GE(cw.success_rate(), 0.9);
+  EXPECT_GT(cw.mean_linf(), 0.0);
+  double largest_linf = 0;
+  for (const v1::AttackExample& example : cw.examples()) {
+    if (example.success()) largest_linf = std::max(largest_linf, example.linf());
+  }
+  EXPECT_LT(largest_linf, 0.5);
+
+  v1::JobSpec fgsm;
+  fgsm.mutable_fgsm()->set_epsilon(static_cast<float>(cw.mean_linf()));
+  fgsm.mutable_fgsm()->mutable_preprocess()->set_scale(1.0f / 255);
+  FakeContext fgsm_context(*model, &data);
+  auto fgsm_report = FgsmEngine().Run(fgsm, fgsm_context);
+  ASSERT_TRUE(fgsm_report.ok()) << fgsm_report.status();
+  std::cout << "CW-Linf: success rate " << cw.success_rate() << ", mean Linf " << cw.mean_linf()
+            << "; FGSM at that epsilon: success rate " << fgsm_report->attack().success_rate() << "\n";
+  EXPECT_LT(fgsm_report->attack().success_rate(), cw.success_rate() - 0.2);
+}
+
+TEST(CwEngineTest, TargetedL2ReachesTheTargetClass) {
+  auto model = Model::FromOnnxFile(FixturePath("models/fmnist_lenet.onnx"));
+  ASSERT_TRUE(model.ok());
+  const Dataset data = FixtureImages(16);
+  v1::JobSpec spec = ReferenceSpec();
+  spec.mutable_cw()->set_targeted(true);
+  spec.mutable_cw()->set_target_class(3);
+  spec.mutable_cw()->set_confidence(1.0f);
+  spec.mutable_cw()->set_learning_rate(0.1f);
+  FakeContext context(*model, &data);
+  auto report = CwEngine().Run(spec, context);
+  ASSERT_TRUE(report.ok()) << report.status();
+  const Tensor adversarial = RecheckReport(*model, data, report->attack(), context, true, 3);
+  EXPECT_GE(report->attack().success_rate(), 0.9);
+  // kappa = 1: where the attack succeeded, the target's logit leads every other by at least 1.
+  auto executor = Executor::Create(*model, {.batch_size = 16, .num_threads = 2});
+  ASSERT_TRUE(executor.ok());
+  const Tensor logits = *(*executor)->Forward(adversarial);
+  for (const v1::AttackExample& example : report->attack().examples()) {
+    if (!example.success() || example.clean_prediction() == 3) continue;
+    const float* z = logits.data() + example.index() * 10;
+    for (int c = 0; c < 10; ++c) {
+      if (c != 3) EXPECT_GE(z[3] - z[c], 1.0f - 1e-4f) << example.index() << " class " << c;
+    }
+  }
+}
+
+TEST(CwEngineTest, CancellationStopsTheJob) {
+  auto model = Model::FromOnnxFile(FixturePath("models/fmnist_mlp.onnx"));
+  ASSERT_TRUE(model.ok());
+  const Dataset data = FixtureImages(8);
+  v1::JobSpec spec;
+  spec.mutable_cw()->mutable_preprocess()->set_scale(1.0f / 255);  // Reference defaults: 90,000 iterations.
+  FakeContext context(*model, &data);
+  context.cancel_after = 50;
+  auto report = CwEngine().Run(spec, context);
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_LT(context.progress_calls, 60);
+}
+
+TEST(CwEngineTest, InvalidConfigsNameTheField) {
+  auto model = Model::FromOnnxFile(FixturePath("models/fmnist_mlp.onnx"));
+  ASSERT_TRUE(model.ok());
+  Dataset data;
+  data.inputs = Tensor({2, 1, 28, 28});
+  data.labels = {0, 1};
+  const std::vector<std::pair<std::string, std::function<void(v1::CwConfig&)>>> cases = {
+      {"cw.confidence", [](v1::CwConfig& c) { c.set_confidence(-0.5f); }},
+      {"cw.confidence", [](v1::CwConfig& c) { c.set_confidence(NAN); }},
+      {"cw.learning_rate", [](v1::CwConfig& c) { c.set_learning_rate(-0.01f); }},
+      {"cw.learning_rate", [](v1::CwConfig& c) { c.set_learning_rate(INFINITY); }},
+      {"cw.initial_const", [](v1::CwConfig& c) { c.set_initial_const(-1.0f); }},
+      {"cw.binary_search_steps", [](v1::CwConfig& c) { c.set_binary_search_steps(-1); }},
+      {"cw.max_iterations", [](v1::CwConfig& c) { c.set_max_iterations(-5); }},
+      {"cw.norm", [](v1::CwConfig& c) { c.set_norm(static_cast<v1::Norm>(7)); }},
+      {"cw.target_class", [](v1::CwConfig& c) { c.set_targeted(true); c.set_target_class(10); }},
+      {"cw.target_class", [](v1::CwConfig& c) { c.set_targeted(true); c.set_target_class(-2); }},
+      {"cw.batch_size", [](v1::CwConfig& c) { c.set_batch_size(-1); }},
+      {"cw.threads", [](v1::CwConfig& c) { c.set_threads(-1); }},
+      {"preprocess.std", [](v1::CwConfig& c) { c.mutable_preprocess()->add_std(0.0f); }},
+  };
+  for (const auto& [field, mutate] : cases) {
+    v1::JobSpec spec;
+    mutate(*spec.mutable_cw());
+    const absl::Status status = CwEngine().Validate(spec, *model, &data);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << field;
+    EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr(field));
+  }
+  v1::JobSpec fine;
+  fine.mutable_cw()->set_targeted(true);
+  fine.mutable_cw()->set_target_class(-1);
+  EXPECT_TRUE(CwEngine().Validate(fine, *model, &data).ok());
+  const absl::Status no_dataset = CwEngine().Validate(fine, *model, nullptr);
+  EXPECT_EQ(no_dataset.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(no_dataset.message()), ::testing::HasSubstr("dataset"));
+}
 
 }  // namespace
 }  // namespace crucible
