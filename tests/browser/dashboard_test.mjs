@@ -87,6 +87,7 @@ async function main() {
 
     // Files the jobs use.
     const model = join(fixtures, 'models/fmnist_lenet.onnx');
+    const hostileModel = join(fixtures, 'models/fmnist_mlp.onnx');
     const inputs = join(fixtures, 'data/fmnist_test_1000_images.npy');
     const labels = join(fixtures, 'data/fmnist_test_1000_labels.npy');
     const fgsmConfig = join(dataDir, 'fgsm.json');
@@ -94,14 +95,14 @@ async function main() {
     const pgdConfig = join(dataDir, 'pgd.json');
     writeFileSync(pgdConfig, JSON.stringify({epsilon: 0.1, steps: 40, step_size: 0.01, preprocess: {scale: 1 / 255}}));
 
-    const upload = await cli(server.grpc, ['model', 'upload', '--name', HOSTILE_NAME, model]);
+    const upload = await cli(server.grpc, ['model', 'upload', '--name', HOSTILE_NAME, hostileModel]);
     check(upload.code === 0, 'model with an HTML/script name uploaded through the CLI');
 
     await page.goto(server.http + '/');
     await page.evaluate(() => (window.__stillTheSamePage = true));
 
     // One worker: the PGD job runs first, so the FGSM job is seen queued, then running, then done.
-    const blocker = cli(server.grpc, ['run', '--engine', 'pgd', '--model', model, '--inputs', inputs,
+    const blocker = cli(server.grpc, ['run', '--engine', 'pgd', '--model', hostileModel, '--inputs', inputs,
                                       '--labels', labels, '--config', pgdConfig]);
     await new Promise((r) => setTimeout(r, 300));
     const fgsmRun = cli(server.grpc, ['run', '--engine', 'fgsm', '--model', model, '--inputs', inputs,
@@ -111,6 +112,7 @@ async function main() {
     const seen = [];
     const deadline = Date.now() + 120000;
     let finalRow = null;
+    let pgdRow = null;
     while (Date.now() < deadline) {
       const rows = await page.$$eval('#jobs-body tr', (trs) => trs.map((tr) => ({
         id: tr.dataset.jobId,
@@ -120,6 +122,7 @@ async function main() {
         model: tr.querySelector('td.model').textContent,
       })));
       const row = rows.find((r) => r.engine === 'fgsm');
+      pgdRow = rows.find((r) => r.engine === 'pgd') || pgdRow;
       if (row) {
         const last = seen[seen.length - 1];
         if (!last || last.state !== row.state || last.progress !== row.progress) seen.push(row);
@@ -140,7 +143,8 @@ async function main() {
           'the row was first seen ' + (seen[0] && seen[0].state) + ' (not yet finished)');
     check(finalRow !== null && finalRow.progress === 1, 'the progress bar is full once SUCCEEDED');
     check(await page.evaluate(() => window.__stillTheSamePage === true), 'the jobs page updated without a reload');
-    check(finalRow !== null && finalRow.model === HOSTILE_NAME, 'the model column shows the hostile name as text');
+    check(finalRow !== null && finalRow.model === 'fmnist_lenet.onnx', 'the model column names the model');
+    check(pgdRow !== null && pgdRow.model === HOSTILE_NAME, 'the model column shows the hostile name as text');
     await page.screenshot({path: join(outputDir, 'dashboard_jobs.png')});
 
     // Filters: the engine filter keeps only that engine's rows.
@@ -201,7 +205,7 @@ async function main() {
       injectedScripts: document.querySelectorAll('main script').length,
       pwned: window.__pwned,
     }));
-    check(models.names.length === 1 && models.names[0] === HOSTILE_NAME, '/models shows the name as text');
+    check(models.names.length === 2 && models.names.includes(HOSTILE_NAME), '/models shows the name as text');
     check(models.injectedImages === 0 && models.injectedScripts === 0 && models.pwned === undefined && dialogs === 0,
           'nothing in the name became an element or ran');
     await page.screenshot({path: join(outputDir, 'dashboard_models.png')});
