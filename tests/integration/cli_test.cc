@@ -97,7 +97,7 @@ TEST_F(CliTest, UsageAndServerErrorsExitTwoWithAClearMessage) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.out, HasSubstr("UNAVAILABLE"));
 
-  r = RunCli(server_->address(), RunEvaluate("--config " + config_).replace(0, 22, " run --engine nap"));
+  r = RunCli(server_->address(), RunEvaluate("").replace(0, 22, " run --engine nap"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.out, HasSubstr("UNIMPLEMENTED"));
 }
