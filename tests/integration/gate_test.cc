@@ -8,8 +8,11 @@
 
 #include <array>
 #include <cstdio>
+#include <chrono>
 #include <fstream>
+#include <regex>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -176,6 +179,36 @@ TEST_F(GateTest, CheckThatCannotRunExitsTwoWithAnErrorTestCase) {
   EXPECT_THAT(parsed.out, HasSubstr("suite 2 0 1\n"));
   EXPECT_THAT(parsed.out, HasSubstr("case wrong channels ERROR "));
   EXPECT_THAT(parsed.out, HasSubstr("preprocess.mean"));
+}
+
+TEST_F(GateTest, CancelledJobExitsTwoWithAnErrorTestCase) {
+  const std::string policy = WritePolicy("slow.json", R"({"checks": [{"name": "slow pgd", "engine": "pgd",
+      "config": {"epsilon": 0.1, "steps": 100000, "step_size": 0.001, "preprocess": {"scale": 0.003921569}},
+      "metric": "robust_accuracy", "min": 0.5}]})");
+  const std::string junit = dir_ + "/slow.xml", rc = dir_ + "/slow.rc";
+  const std::string cli = std::string(CRUCIBLE_CLI_BINARY) + " --server " + server_->address();
+  const std::string gate = cli + " gate --policy " + policy + " --model " + Fixture("models/fmnist_lenet.onnx") +
+                           " --inputs " + Fixture("data/fmnist_test_1000_images.npy") + " --labels " +
+                           Fixture("data/fmnist_test_1000_labels.npy") + " --junit " + junit;
+  // In the background, its output away from RunShell's pipe (which would otherwise stay open).
+  RunShell("(" + gate + " > " + dir_ + "/slow.out 2>&1; echo $? > " + rc + ") > /dev/null 2>&1 &");
+
+  std::smatch running;
+  std::string listing;
+  for (int i = 0; i < 200 && !std::regex_search(listing, running, std::regex("([0-9a-f]{32})")); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    listing = RunShell(cli + " job list --state RUNNING").out;
+  }
+  ASSERT_TRUE(running.size() > 1) << listing;
+  const CommandResult cancel = RunShell(cli + " job cancel " + running[1].str());
+  ASSERT_EQ(cancel.exit_code, 0) << cancel.out;
+
+  for (int i = 0; i < 300 && ReadFile(rc).empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(ReadFile(rc), "2\n") << ReadFile(dir_ + "/slow.out");
+  EXPECT_THAT(ReadFile(dir_ + "/slow.out"), HasSubstr("CANCELLED"));
+  const CommandResult parsed = ParseJUnit(junit);
+  ASSERT_EQ(parsed.exit_code, 0) << parsed.out;
+  EXPECT_THAT(parsed.out, HasSubstr("case slow pgd ERROR job " + running[1].str() + " CANCELLED"));
 }
 
 TEST_F(GateTest, UnreachableServerExitsTwo) {
