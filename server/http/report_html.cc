@@ -119,7 +119,7 @@ std::string AttackHtml(const v1::AttackReport& report) {
   if (report.curve_size() > 0) {
     std::vector<std::pair<double, double>> points;
     for (const v1::CurvePoint& point : report.curve()) points.emplace_back(point.epsilon(), point.robust_accuracy());
-    html += Section("curve", "Robustness curve", LineChartSvg(points, "ε", "robust accuracy"));
+    html += Section("curve", "Robustness curve", LineChartSvg(points, "ε", "robust accuracy", report.clean_accuracy()));
   }
   if (report.per_class_size() > 0) {
     std::vector<std::string> classes;

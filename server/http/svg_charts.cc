@@ -55,7 +55,7 @@ std::string OpenSvg(const char* kind, double width, double height, const std::st
 }  // namespace
 
 std::string LineChartSvg(std::vector<std::pair<double, double>> points, const std::string& x_label,
-                         const std::string& y_label) {
+                         const std::string& y_label, std::optional<double> y_at_zero) {
   std::sort(points.begin(), points.end());
   constexpr double kPlotWidth = 420;
   double max_x = 0;
@@ -71,6 +71,15 @@ std::string LineChartSvg(std::vector<std::pair<double, double>> points, const st
   for (double x = 0; x <= axis_max + step / 2; x += step) {
     absl::StrAppend(&svg, "<text class=\"tick\" x=\"", Num(px(x)), "\" y=\"", Num(kTop + kPlotHeight + 16),
                     "\" text-anchor=\"middle\">", absl::StrFormat("%g", std::round(x / step) * step), "</text>");
+  }
+  if (y_at_zero.has_value() && !points.empty() && points.front().first > 0) {
+    absl::StrAppend(&svg, "<line class=\"curve-origin-line\" stroke=\"", kSeriesColors[0],
+                    "\" stroke-width=\"1.5\" stroke-dasharray=\"4 3\" x1=\"", Num(px(0)), "\" y1=\"",
+                    Num(py(*y_at_zero)), "\" x2=\"", Num(px(points.front().first)), "\" y2=\"",
+                    Num(py(points.front().second)), "\"/>");
+    absl::StrAppend(&svg, "<circle class=\"curve-origin\" r=\"4\" fill=\"#fff\" stroke=\"", kSeriesColors[0],
+                    "\" stroke-width=\"2\" cx=\"", Num(px(0)), "\" cy=\"", Num(py(*y_at_zero)),
+                    "\"><title>unperturbed: ", Percent(*y_at_zero), "</title></circle>");
   }
   std::string polyline;
   for (const auto& [x, y] : points) absl::StrAppend(&polyline, Num(px(x)), ",", Num(py(y)), " ");

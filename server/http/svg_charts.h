@@ -12,15 +12,18 @@
 #define CRUCIBLE_SERVER_HTTP_SVG_CHARTS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace crucible {
 
-// Points (x, y) joined in x order; y in [0, 1].
+// Points (x, y) joined in x order; y in [0, 1]. `y_at_zero` (optional), the
+// value before any perturbation (clean accuracy), is drawn as a hollow marker
+// at x = 0 joined to the first point by a dashed line.
 std::string LineChartSvg(std::vector<std::pair<double, double>> points, const std::string& x_label,
-                         const std::string& y_label);
+                         const std::string& y_label, std::optional<double> y_at_zero = std::nullopt);
 
 struct BarSeries {
   std::string name;            // Shown in the legend.
