@@ -179,7 +179,7 @@ TEST(CommandLineTest, UsageTextListsTheTopic) {
 TEST(CommandLineTest, EveryVerbOfTheContractExists) {
   std::vector<std::string> names;
   for (const CommandSpec& spec : CrucibleCommands()) names.push_back(spec.Name());
-  EXPECT_THAT(names, ElementsAre("run", "model upload", "model list", "model get", "model delete",
+  EXPECT_THAT(names, ElementsAre("run", "gate", "model upload", "model list", "model get", "model delete",
                                  "dataset upload", "dataset get", "job submit", "job get", "job list",
                                  "job watch", "job cancel", "job report", "artifact download"));
 }
