@@ -93,7 +93,9 @@ std::string CrucibleUsage(const std::vector<std::string>& topic) {
       "\nThe server is --server, else $CRUCIBLE_SERVER, else ", kDefaultServer, ".\n",
       "--json prints the protobuf JSON of the result on stdout; progress goes to stderr.\n",
       "Exit status: 0 done (job SUCCEEDED), 1 job FAILED or CANCELLED, "
-      "2 usage, connection or server error.\n");
+      "2 usage, connection or server error.\n",
+      "gate: --json F.json writes the summary to F.json; exit 0 every check passed, 1 a check failed, "
+      "2 an error (bad policy, connection, a job that could not run). See docs/ci.md.\n");
 }
 
 }  // namespace crucible
