@@ -256,7 +256,9 @@ std::string BoundText(const v1::GateCheck& check) {
     return absl::StrCat("<= ", check.max_count(), check.max_count() == 1 ? " element" : " elements");
   }
   if (!check.equals().empty()) return absl::StrCat("== ", check.equals());
-  if (check.has_min() && check.has_max()) return absl::StrCat("in [", Number(check.min()), ", ", Number(check.max()), "]");
+  if (check.has_min() && check.has_max()) {
+    return absl::StrCat("in [", Number(check.min()), ", ", Number(check.max()), "]");
+  }
   if (check.has_min()) return absl::StrCat(">= ", Number(check.min()));
   if (check.has_max()) return absl::StrCat("<= ", Number(check.max()));
   return "none";

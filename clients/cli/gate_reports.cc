@@ -86,7 +86,9 @@ std::string GateTable(const v1::GateSummary& summary) {
   }
   std::string text = table.Render();
   for (const v1::GateCheckResult& check : summary.checks()) {
-    if (check.outcome() == v1::GATE_ERROR) absl::StrAppend(&text, "error in '", check.name(), "': ", check.message(), "\n");
+    if (check.outcome() == v1::GATE_ERROR) {
+      absl::StrAppend(&text, "error in '", check.name(), "': ", check.message(), "\n");
+    }
   }
   absl::StrAppend(&text, "passed ", summary.passed(), ", failed ", summary.failed(), ", errors ", summary.errors(),
                   "\n");

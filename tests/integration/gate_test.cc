@@ -50,8 +50,9 @@ std::string ReadFile(const std::string& path) {
   return buffer.str();
 }
 
-// Parses a JUnit file with Python's xml.etree and prints, per test case,
-// "name|failure|error" counts, then the failure messages.
+// Parses a JUnit file with Python's xml.etree and prints the suite's counts
+// ("suite TESTS FAILURES ERRORS"), then one line per test case: "case NAME
+// PASS|FAIL|ERROR MESSAGE".
 constexpr char kJUnitReader[] = R"PY(
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
@@ -59,8 +60,9 @@ suite = root.find("testsuite")
 print("suite", suite.get("tests"), suite.get("failures"), suite.get("errors"))
 for case in suite.iter("testcase"):
     failure, error = case.find("failure"), case.find("error")
+    problem = failure if failure is not None else error
     print("case", case.get("name"), "FAIL" if failure is not None else "ERROR" if error is not None else "PASS",
-          (failure if failure is not None else error).get("message") if (failure is not None or error is not None) else "")
+          problem.get("message") if problem is not None else "")
 )PY";
 
 class GateTest : public ::testing::Test {
@@ -162,7 +164,8 @@ TEST_F(GateTest, MalformedPolicyExitsTwoBeforeAnyJob) {
     EXPECT_THAT(gate.out, HasSubstr(cases[i].expected));
     EXPECT_FALSE(std::ifstream(junit).good()) << "no report for a policy that never ran";
   }
-  const CommandResult jobs = RunShell(std::string(CRUCIBLE_CLI_BINARY) + " --server " + server_->address() + " job list");
+  const CommandResult jobs =
+      RunShell(std::string(CRUCIBLE_CLI_BINARY) + " --server " + server_->address() + " job list");
   EXPECT_THAT(jobs.out, HasSubstr("no jobs"));
 }
 
