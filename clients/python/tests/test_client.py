@@ -161,3 +161,22 @@ def test_unreachable_server_is_unavailable() -> None:
         with pytest.raises(CrucibleError) as error:
             unreachable.get_model("0" * 64)
     assert error.value.code == grpc.StatusCode.UNAVAILABLE
+
+
+def test_a_retried_submit_with_the_same_request_id_is_one_job(client: Client, fixtures: Path,
+                                                              images: np.ndarray, labels: np.ndarray) -> None:
+    model = client.upload_model(fixtures / "models" / "fmnist_mlp.onnx")
+    dataset = client.upload_dataset(images[:50], labels[:50])
+    first = client.submit("evaluate", model, dataset, config={"preprocess": PIXELS}, request_id="ci-run-17")
+    again = client.submit("evaluate", model, dataset, config={"preprocess": PIXELS}, request_id="ci-run-17")
+    assert again.id == first.id
+    assert client.get_job(first.id).wait(timeout=60).report_dict()["num_examples"] == 50
+
+
+def test_delete_model(client: Client, fixtures: Path) -> None:
+    model = client.upload_model((fixtures / "models" / "fmnist_resnet.onnx").read_bytes(), name="resnet")
+    assert model.name == "resnet"
+    client.delete_model(model)
+    with pytest.raises(CrucibleError) as gone:
+        client.get_model(model.id)
+    assert gone.value.code == grpc.StatusCode.NOT_FOUND
