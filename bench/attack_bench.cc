@@ -102,7 +102,10 @@ void Run(benchmark::State& state, const std::string& name, Attack attack) {
     if (!logits.ok()) Die(logits.status());
     return ArgMaxRows(*logits);
   };
-  attack_once();  // Warm-up: first-call costs (page faults, JIT caches) are not throughput.
+  // Warm-up, one pass of each executor: first-call costs (page faults, JIT caches) are not throughput.
+  if (!(*loss)->Gradient(x, labels, nullptr).ok()) std::abort();
+  MarginGradient::Result warm;
+  if (!(*margin)->Gradient(x, labels, std::vector<float>(batch, 1.0f), 0.0f, false, &warm).ok()) std::abort();
   for (auto _ : state) {
     const std::vector<int64_t> predicted = attack_once();
     for (int64_t i = 0; i < batch; ++i) flipped += predicted[i] != labels[i];

@@ -8,7 +8,12 @@ then prints medians, spreads and the Crucible/PyTorch ratio as a Markdown table.
 PyTorch runs with OPENBLAS_CORETYPE=SkylakeX (see DESIGN.md); the BLAS it loaded is reported.
 Needs python3-torch, python3-onnx and libopenblas0-pthread.
 
-Usage: bench/compare_attacks.py [--build build] [--rounds 3] [--threads 2] [--filter REGEX]
+Both sides use OpenMP (libgomp) and run with the same OMP_WAIT_POLICY (--omp-wait-policy,
+default PASSIVE). On a machine shared with other work, libgomp's default spinning at barriers
+waits for threads that are not scheduled: measured here, that made both sides 10-60x slower
+and their ratio meaningless. Pass --omp-wait-policy "" to keep libgomp's default on a quiet machine.
+
+Usage: bench/compare_attacks.py [--build build] [--rounds 3] [--threads 2] [--models M,M] [--batches B,B]
 """
 import argparse
 import json
@@ -25,8 +30,16 @@ ATTACKS = {"BM_Fgsm": "fgsm", "BM_Pgd40": "pgd40", "BM_CwL2": "cw_l2"}
 LABELS = {"fgsm": "FGSM", "pgd40": "PGD-40", "cw_l2": "CW-L2 (100 it.)"}
 
 
-def crucible_round(build, threads, min_time, models, batches):
-    env = dict(os.environ, CRUCIBLE_BENCH_THREADS=str(threads))
+def omp_env(policy):
+    env = dict(os.environ)
+    env.pop("OMP_WAIT_POLICY", None)
+    if policy:
+        env["OMP_WAIT_POLICY"] = policy
+    return env
+
+
+def crucible_round(build, threads, min_time, models, batches, policy):
+    env = dict(omp_env(policy), CRUCIBLE_BENCH_THREADS=str(threads))
     pattern = f"/({'|'.join(models)})/({'|'.join(batches)})/"
     out = subprocess.run([os.path.join(build, "bench", "attack_bench"), "--benchmark_format=json",
                           f"--benchmark_min_time={min_time}", f"--benchmark_filter={pattern}"],
@@ -39,8 +52,8 @@ def crucible_round(build, threads, min_time, models, batches):
     return results
 
 
-def pytorch_round(threads, min_time, models, batches):
-    env = dict(os.environ, OPENBLAS_CORETYPE="SkylakeX", OMP_NUM_THREADS=str(threads))
+def pytorch_round(threads, min_time, models, batches, policy):
+    env = dict(omp_env(policy), OPENBLAS_CORETYPE="SkylakeX", OMP_NUM_THREADS=str(threads))
     out = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "bench", "pytorch_attacks.py"), "--models",
                           os.path.join(ROOT, "tests", "fixtures", "models"), "--threads", str(threads),
                           "--min-time", str(min_time), "--names", ",".join(models), "--batches", ",".join(batches)],
@@ -60,18 +73,21 @@ def main():
     parser.add_argument("--min-time", type=float, default=0.3)
     parser.add_argument("--models", default="fmnist_lenet,fmnist_resnet")
     parser.add_argument("--batches", default="1,32,256")
+    parser.add_argument("--omp-wait-policy", default="PASSIVE")
     args = parser.parse_args()
     models, batches = args.models.split(","), args.batches.split(",")
 
     ours, theirs = {}, {}
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds}", file=sys.stderr)
-        for key, value in crucible_round(args.build, args.threads, args.min_time, models, batches).items():
+        for key, value in crucible_round(args.build, args.threads, args.min_time, models, batches,
+                                         args.omp_wait_policy).items():
             ours.setdefault(key, []).append(value)
-        for key, value in pytorch_round(args.threads, args.min_time, models, batches).items():
+        for key, value in pytorch_round(args.threads, args.min_time, models, batches, args.omp_wait_policy).items():
             theirs.setdefault(key, []).append(value)
 
-    print(f"threads: {args.threads}; rounds: {args.rounds}; {blas_in_use()}")
+    print(f"threads: {args.threads}; rounds: {args.rounds}; OMP_WAIT_POLICY={args.omp_wait_policy or 'default'}; "
+          f"{blas_in_use()}")
     print("| model | attack | batch | Crucible images/s (min–max) | PyTorch images/s (min–max) | ratio (median) |")
     print("|---|---|---|---|---|---|")
     order = list(LABELS)
