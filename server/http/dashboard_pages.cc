@@ -14,9 +14,6 @@
 namespace crucible {
 namespace {
 
-// Jobs counted per model on the models page; beyond it the page says "N+".
-constexpr int kMaxJobsCounted = 1000;
-
 std::string Layout(const std::string& title, const std::string& body_attributes, const std::string& body) {
   return absl::StrCat(
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -160,10 +157,8 @@ absl::StatusOr<std::string> DashboardPages::ModelsPage(const std::string& page_t
       "<h1>Models</h1><table class=\"data models\" id=\"models-table\"><thead><tr><th>name</th><th>input</th>"
       "<th>classes</th><th>opset</th><th>size</th><th>sha256</th><th>uploaded</th><th>jobs</th></tr></thead><tbody>";
   for (const v1::Model& model : page.items) {
-    ASSIGN_OR_RETURN(const Page<v1::Job> jobs,
-                     store_->ListJobs(JobFilter{.state = v1::JOB_STATE_UNSPECIFIED, .engine = "", .model_id = model.id()}, kMaxJobsCounted, ""));
-    const std::string job_count =
-        absl::StrCat(jobs.items.size(), jobs.next_page_token.empty() ? "" : "+");
+    ASSIGN_OR_RETURN(const int64_t job_count,
+                     store_->CountJobs(JobFilter{.state = v1::JOB_STATE_UNSPECIFIED, .engine = "", .model_id = model.id()}));
     std::vector<std::string> dims;
     for (const int64_t d : model.input_shape()) dims.push_back(absl::StrCat(d));
     absl::StrAppend(&body, "<tr id=\"model-", HtmlEscape(model.id()), "\"><td class=\"model-name\">",

@@ -199,6 +199,8 @@ void HttpServer::RegisterRoutes() {
       *response.add_jobs() = std::move(job);
     }
     response.set_next_page_token(page->next_page_token);
+    // All pages' worth, for the dashboard's "N jobs" (not part of the message).
+    if (auto total = store_->CountJobs(*filter); total.ok()) res.set_header("X-Total-Count", absl::StrCat(*total));
     SendJson(res, response);
   });
   s.Get(R"(/api/v1/jobs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {

@@ -7,8 +7,8 @@
 //   /models                    uploaded models
 //   /api/v1/jobs[/{id}]        ListJobs / GetJob as protobuf JSON; ?state=
 //                              &engine= &model_id= &page_size= &page_token=
-//                              filter and page the list, ?view=summary drops
-//                              reports and specs' bulky fields
+//                              filter and page the list (header X-Total-Count:
+//                              jobs on all pages), ?view=summary drops reports
 //   /api/v1/models[/{id}]      ListModels / GetModel as protobuf JSON
 //   /metrics                   Prometheus text (Metrics::Render)
 //   /healthz, /readyz          liveness; readiness (SetReady and a store query)

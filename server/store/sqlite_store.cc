@@ -369,10 +369,11 @@ absl::StatusOr<v1::Job> SqliteStore::GetJob(const std::string& id) {
   return GetRecord<v1::Job>(read_db_, "jobs", "job", id);
 }
 
-absl::StatusOr<Page<v1::Job>> SqliteStore::ListJobs(const JobFilter& filter, int page_size,
-                                                    const std::string& page_token) {
-  std::vector<std::string> where;
-  std::vector<Param> params;
+namespace {
+
+// The WHERE conditions (joined with AND) and their parameters selecting the
+// jobs `filter` matches. The parameters point into `filter`.
+void JobFilterConditions(const JobFilter& filter, std::vector<std::string>& where, std::vector<Param>& params) {
   if (filter.state != v1::JOB_STATE_UNSPECIFIED) {
     where.push_back("state = ?");
     params.push_back(int64_t{filter.state});
@@ -385,6 +386,15 @@ absl::StatusOr<Page<v1::Job>> SqliteStore::ListJobs(const JobFilter& filter, int
     where.push_back("model_id = ?");
     params.push_back(absl::string_view(filter.model_id));
   }
+}
+
+}  // namespace
+
+absl::StatusOr<Page<v1::Job>> SqliteStore::ListJobs(const JobFilter& filter, int page_size,
+                                                    const std::string& page_token) {
+  std::vector<std::string> where;
+  std::vector<Param> params;
+  JobFilterConditions(filter, where, params);
   absl::MutexLock lock(&read_mu_);
   return ReadPage<v1::Job>(read_db_, "jobs", std::move(where), std::move(params), page_size, page_token);
 }
@@ -468,6 +478,19 @@ absl::StatusOr<std::vector<std::pair<v1::JobState, int64_t>>> SqliteStore::Count
     result.emplace_back(state, counts[state]);
   }
   return result;
+}
+
+absl::StatusOr<int64_t> SqliteStore::CountJobs(const JobFilter& filter) {
+  std::vector<std::string> where;
+  std::vector<Param> params;
+  JobFilterConditions(filter, where, params);
+  const std::string sql = absl::StrCat("SELECT COUNT(*) FROM jobs",
+                                       where.empty() ? "" : absl::StrCat(" WHERE ", absl::StrJoin(where, " AND ")));
+  absl::MutexLock lock(&read_mu_);
+  ASSIGN_OR_RETURN(Statement statement, Prepare(read_db_, sql, std::move(params)));
+  ASSIGN_OR_RETURN(const bool row, Step(read_db_, statement.get()));
+  if (!row) return absl::InternalError("COUNT(*) returned no row");
+  return sqlite3_column_int64(statement.get(), 0);
 }
 
 }  // namespace crucible

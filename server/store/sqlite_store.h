@@ -71,6 +71,7 @@ class SqliteStore final : public Store {
   absl::StatusOr<int> RequeueRunningJobs() override;
   // Every state from QUEUED to CANCELLED, in enum order, zeros included.
   absl::StatusOr<std::vector<std::pair<v1::JobState, int64_t>>> CountJobsByState() override;
+  absl::StatusOr<int64_t> CountJobs(const JobFilter& filter) override;
 
  private:
   explicit SqliteStore(sqlite3* db) : db_(db) {}

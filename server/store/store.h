@@ -65,6 +65,8 @@ class Store {
   virtual absl::StatusOr<int> RequeueRunningJobs() = 0;
   // Number of jobs per state, for metrics and the queue depth.
   virtual absl::StatusOr<std::vector<std::pair<v1::JobState, int64_t>>> CountJobsByState() = 0;
+  // Number of jobs ListJobs(filter, ...) would list over all its pages.
+  virtual absl::StatusOr<int64_t> CountJobs(const JobFilter& filter) = 0;
 };
 
 }  // namespace crucible

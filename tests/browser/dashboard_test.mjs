@@ -154,6 +154,7 @@ async function main() {
       return engines.length === 1 && engines[0] === 'pgd';
     }, null, {timeout: 10000});
     check(new URL(page.url()).searchParams.get('engine') === 'pgd', 'the engine filter is kept in the URL');
+    check((await page.textContent('#page-number')) === 'page 1 of 1 · 1 job', 'the pager counts the filtered jobs');
 
     // The job's page: curve and example grid.
     await page.goto(server.http + '/jobs/' + job.id);

@@ -273,7 +273,10 @@ TEST_F(HttpTest, ApiAnswersWhatTheCliPrintsAndMetricsCountTheJobs) {
   const auto succeeded = ParseJson<v1::ListJobsResponse>(Get("/api/v1/jobs?state=SUCCEEDED&view=summary")->body);
   ASSERT_EQ(succeeded.jobs_size(), 2);
   EXPECT_FALSE(succeeded.jobs(0).has_report());  // view=summary leaves reports out.
-  const auto first = ParseJson<v1::ListJobsResponse>(Get("/api/v1/jobs?page_size=3")->body);
+  auto first_response = Get("/api/v1/jobs?page_size=3");
+  EXPECT_EQ(first_response->get_header_value("X-Total-Count"), "4");
+  EXPECT_EQ(Get("/api/v1/jobs?engine=pgd&page_size=1")->get_header_value("X-Total-Count"), "2");
+  const auto first = ParseJson<v1::ListJobsResponse>(first_response->body);
   ASSERT_EQ(first.jobs_size(), 3);
   ASSERT_FALSE(first.next_page_token().empty());
   const auto second = ParseJson<v1::ListJobsResponse>(
@@ -284,6 +287,8 @@ TEST_F(HttpTest, ApiAnswersWhatTheCliPrintsAndMetricsCountTheJobs) {
   ASSERT_EQ(models.models_size(), 1);
   EXPECT_EQ(ParseJson<v1::Model>(Get("/api/v1/models/" + models.models(0).id())->body).id(),
             evaluate_job.spec().model_id());
+  // /models links each model to its jobs on / and counts them.
+  EXPECT_THAT(Get("/models")->body, HasSubstr("<a href=\"/?model=" + evaluate_job.spec().model_id() + "\">4</a>"));
 
   // /metrics: strict Prometheus text whose numbers are the jobs above.
   auto metrics_response = Get("/metrics");

@@ -44,9 +44,10 @@ function progressText(progress) {
   return text;
 }
 
-async function getJson(url) {
+async function getJson(url, headers) {
   const response = await fetch(url, {cache: 'no-store'});
   if (!response.ok) throw new Error(url + ': HTTP ' + response.status);
+  if (headers) response.headers.forEach((value, name) => (headers[name] = value));
   return response.json();
 }
 
@@ -126,14 +127,18 @@ function jobsPage() {
   async function refresh() {
     const asked = generation;
     try {
-      const page = await getJson(query(tokens[tokens.length - 1]));
+      const headers = {};
+      const page = await getJson(query(tokens[tokens.length - 1]), headers);
       if (asked !== generation) return;
       body.replaceChildren(...page.jobs.map(row));
       empty.hidden = page.jobs.length > 0;
       nextToken = page.next_page_token;
       next.disabled = !nextToken;
       prev.disabled = tokens.length <= 1;
-      pageNumber.textContent = 'page ' + tokens.length;
+      const total = Number(headers['x-total-count']);
+      const pageCount = Math.max(1, Math.ceil(total / Number(pageSize.value)));
+      pageNumber.textContent = isNaN(total) ? 'page ' + tokens.length :
+          'page ' + tokens.length + ' of ' + pageCount + ' · ' + total + (total === 1 ? ' job' : ' jobs');
       updated.textContent = 'updated ' + new Date().toLocaleTimeString();
     } catch (error) {
       updated.textContent = 'update failed: ' + error.message;

@@ -478,6 +478,27 @@ TEST_F(SqliteStoreTest, RecordsPersistAcrossOpen) {
   EXPECT_THAT(ListAllJobIds({}, 1, &pages), ElementsAre("job2", "job1"));
 }
 
+TEST_F(SqliteStoreTest, CountJobsCountsWhatListJobsLists) {
+  const std::vector<std::string> engines = {"evaluate", "fgsm", "pgd"};
+  for (int i = 0; i < 60; ++i) {
+    const std::string id = absl::StrCat("job", i);
+    Create(MakeJob(id, engines[i % 3], absl::StrCat("model", i % 4)));
+    if (i % 5 == 0) SetState(id, v1::SUCCEEDED);
+  }
+  int pages = 0;
+  for (const JobFilter& filter : {Filter(v1::JOB_STATE_UNSPECIFIED), Filter(v1::SUCCEEDED), Filter(v1::QUEUED, "fgsm"),
+                                  Filter(v1::JOB_STATE_UNSPECIFIED, "", "model2"), Filter(v1::QUEUED, "pgd", "model1"),
+                                  Filter(v1::JOB_STATE_UNSPECIFIED, "cw")}) {
+    auto count = store_->CountJobs(filter);
+    ASSERT_TRUE(count.ok()) << count.status();
+    EXPECT_EQ(*count, static_cast<int64_t>(ListAllJobIds(filter, 7, &pages).size()))
+        << filter.state << " " << filter.engine << " " << filter.model_id;
+  }
+  EXPECT_EQ(*store_->CountJobs(Filter(v1::JOB_STATE_UNSPECIFIED)), 60);
+  EXPECT_EQ(*store_->CountJobs(Filter(v1::SUCCEEDED)), 12);
+  EXPECT_EQ(*store_->CountJobs(Filter(v1::JOB_STATE_UNSPECIFIED, "cw")), 0);
+}
+
 TEST_F(SqliteStoreTest, CountJobsByState) {
   auto empty = store_->CountJobsByState();
   ASSERT_TRUE(empty.ok()) << empty.status();
