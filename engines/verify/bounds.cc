@@ -6,6 +6,7 @@ namespace crucible {
 namespace {
 
 constexpr int64_t kSymbolicFilterMaxInputs = 32;
+constexpr double kEmptyMargin = 1e-9;
 
 }  // namespace
 
@@ -93,7 +94,12 @@ bool NetworkBounds::PreActivation(const Eigen::VectorXd& lo, const Eigen::Vector
       }
     }
     for (int64_t i = 0; i < l.size(); ++i) {
-      if (l[i] > u[i]) return false;
+      if (l[i] <= u[i]) continue;
+      // Crossed bounds mean an empty sub-domain only when a split clamped them
+      // clearly apart; otherwise they are rounding on a (near-)point box.
+      const bool split = !splits.empty() && !splits[k].empty() && splits[k][i] != 0;
+      if (split && l[i] - u[i] > kEmptyMargin) return false;
+      std::swap(l[i], u[i]);
     }
     out.lower[k] = std::move(l);
     out.upper[k] = std::move(u);

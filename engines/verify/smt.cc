@@ -12,19 +12,43 @@
 namespace crucible {
 namespace {
 
-// The decimal value of v to 17 significant digits as an exact rational
-// numeral (Z3's numeral parser is safest without exponents).
+// Decimal digits of 2^k.
+std::string PowerOfTwo(int k) {
+  std::vector<int> digits{1};  // little-endian
+  for (int i = 0; i < k; ++i) {
+    int carry = 0;
+    for (int& d : digits) {
+      const int v = d * 2 + carry;
+      d = v % 10;
+      carry = v / 10;
+    }
+    if (carry > 0) digits.push_back(carry);
+  }
+  std::string out;
+  for (auto it = digits.rbegin(); it != digits.rend(); ++it) out.push_back(static_cast<char>('0' + *it));
+  return out;
+}
+
+// The exact value of v as a binary fraction m / 2^k with the smallest k: the
+// weights are floats, so numerators stay short and Z3's exact arithmetic
+// does not drown in long decimal denominators.
 z3::expr Number(z3::context& ctx, double v) {
   if (v == 0.0 || !std::isfinite(v)) return ctx.real_val(0);
-  char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), "%.16e", std::abs(v));  // d.dddddddddddddddde[+-]xx
-  const std::string text(buffer);
-  const size_t e = text.find('e');
-  std::string digits = text.substr(0, 1) + text.substr(2, e - 2);
-  const int exponent = std::atoi(text.c_str() + e + 1) - 16;
-  std::string numeral = exponent >= 0 ? digits + std::string(exponent, '0')
-                                      : digits + "/1" + std::string(-exponent, '0');
+  int exponent;
+  const double fraction = std::frexp(std::abs(v), &exponent);  // v = fraction * 2^exponent, fraction in [0.5, 1)
+  int64_t mantissa = static_cast<int64_t>(std::ldexp(fraction, 53));
+  int shift = 53 - exponent;  // v = mantissa / 2^shift
+  while (shift > 0 && (mantissa & 1) == 0) {
+    mantissa >>= 1;
+    --shift;
+  }
+  std::string numeral = std::to_string(mantissa);
+  if (shift > 0) {
+    numeral.push_back('/');
+    numeral.append(PowerOfTwo(shift));
+  }
   z3::expr value = ctx.real_val(numeral.c_str());
+  if (shift < 0) value = value * ctx.real_val(PowerOfTwo(-shift).c_str());
   return v < 0 ? -value : value;
 }
 
@@ -34,8 +58,8 @@ double ToDouble(const z3::expr& value) {
   return std::strtod(s.c_str(), nullptr);
 }
 
-// Sum of coefficient * term over non-zero coefficients, plus a constant.
-z3::expr Affine(z3::context& ctx, const double* coefficients, const z3::expr_vector& terms, double constant) {
+// Sum of coefficients[i] * terms[i] plus a constant.
+z3::expr Affine(z3::context& ctx, const Eigen::VectorXd& coefficients, const z3::expr_vector& terms, double constant) {
   z3::expr_vector parts(ctx);
   for (unsigned i = 0; i < terms.size(); ++i) {
     if (coefficients[i] != 0.0) parts.push_back(Number(ctx, coefficients[i]) * terms[i]);
@@ -44,54 +68,78 @@ z3::expr Affine(z3::context& ctx, const double* coefficients, const z3::expr_vec
   return z3::sum(parts);
 }
 
+// A ReLU counts as stable only with a clear margin; near-zero bounds are encoded exactly.
+constexpr double kStableMargin = 1e-9;
+
 SmtResult Solve(z3::context& ctx, const AffineNetwork& net, const LayerBounds& bounds, const Eigen::VectorXd& lo,
                 const Eigen::VectorXd& hi, const std::vector<const std::vector<OutputConstraint>*>& cases,
                 double timeout_seconds) {
-  z3::solver solver(ctx, "QF_LRA");
+  z3::solver solver(ctx);
   z3::params params(ctx);
   params.set("timeout", static_cast<unsigned>(std::max(1.0, timeout_seconds * 1000.0)));
   solver.set(params);
-  z3::expr_vector inputs(ctx);
-  for (int64_t i = 0; i < net.input_size(); ++i) {
+  // Basis: the inputs, then one variable per unstable ReLU output. Every
+  // pre-activation is an affine function of the basis (stable ReLUs are
+  // composed away in double precision), so Z3 sees a few variables only.
+  const int64_t n_in = net.input_size();
+  int64_t unstable = 0;
+  for (size_t k = 0; k + 1 < net.layers.size(); ++k) {
+    if (!net.layers[k].relu) continue;
+    for (int64_t i = 0; i < net.layers[k].outputs; ++i) {
+      unstable += !(bounds.lower[k][i] >= kStableMargin || bounds.upper[k][i] <= -kStableMargin);
+    }
+  }
+  const int64_t basis_size = n_in + unstable;
+  z3::expr_vector basis(ctx);
+  for (int64_t i = 0; i < n_in; ++i) {
     z3::expr x = ctx.real_const(absl::StrCat("x", i).c_str());
     solver.add(x >= Number(ctx, lo[i]) && x <= Number(ctx, hi[i]));
-    inputs.push_back(x);
+    basis.push_back(x);
   }
-  z3::expr_vector values = inputs;
+  // Activations of the current layer: rows = neurons, columns = basis + constant.
+  Eigen::MatrixXd activations = Eigen::MatrixXd::Zero(n_in, basis_size + 1);
+  activations.leftCols(n_in).setIdentity();
   for (size_t k = 0; k < net.layers.size(); ++k) {
     const AffineLayer& layer = net.layers[k];
-    z3::expr_vector next(ctx);
+    const Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> w(
+        layer.weights.data(), layer.outputs, layer.inputs);
+    Eigen::MatrixXd pre = w * activations;
+    for (int64_t o = 0; o < layer.outputs; ++o) pre(o, basis_size) += layer.bias[o];
+    if (!layer.relu) {
+      activations = std::move(pre);
+      continue;
+    }
     for (int64_t o = 0; o < layer.outputs; ++o) {
-      const z3::expr pre = Affine(ctx, &layer.weights[o * layer.inputs], values, layer.bias[o]);
-      z3::expr z = ctx.real_const(absl::StrCat("z", k, "_", o).c_str());
-      solver.add(z == pre);
-      if (!layer.relu) {
-        next.push_back(z);
+      const double l = bounds.lower[k][o], u = bounds.upper[k][o];
+      if (l >= kStableMargin) continue;  // active: the activation is the pre-activation
+      if (u <= -kStableMargin) {
+        pre.row(o).setZero();
         continue;
       }
-      const double l = bounds.lower[k][o], u = bounds.upper[k][o];
-      if (u <= 0) {
-        solver.add(z <= 0);
-        next.push_back(ctx.real_val(0));
-      } else if (l >= 0) {
-        solver.add(z >= 0);
-        next.push_back(z);
-      } else {
-        z3::expr a = ctx.real_const(absl::StrCat("a", k, "_", o).c_str());
-        const double s = u / (u - l);
-        solver.add(z >= Number(ctx, l) && z <= Number(ctx, u));
-        solver.add(a >= 0 && a >= z && a <= Number(ctx, s) * z - Number(ctx, s * l));
-        solver.add(z3::implies(z >= 0, a == z) && z3::implies(z <= 0, a == 0));
-        next.push_back(a);
+      const int64_t column = basis.size();
+      const z3::expr z = Affine(ctx, pre.row(o).head(basis.size()).transpose(), basis, pre(o, basis_size));
+      z3::expr a = ctx.real_const(absl::StrCat("a", k, "_", o).c_str());
+      solver.add(z >= Number(ctx, std::min(l, 0.0)) && z <= Number(ctx, std::max(u, 0.0)));
+      solver.add(a >= 0 && a >= z);
+      if (u > 0 && l < 0) {
+        const double slope = u / (u - l);
+        solver.add(a <= Number(ctx, slope) * z - Number(ctx, slope * l));
       }
+      solver.add(z3::implies(z >= 0, a == z) && z3::implies(z <= 0, a == 0));
+      basis.push_back(a);
+      pre.row(o).setZero();
+      pre(o, column) = 1.0;
     }
-    values = next;
+    activations = std::move(pre);
   }
   z3::expr_vector disjuncts(ctx);
   for (const std::vector<OutputConstraint>* constraints : cases) {
     z3::expr_vector conjuncts(ctx);
     for (const OutputConstraint& c : *constraints) {
-      conjuncts.push_back(Affine(ctx, c.coefficients.data(), values, 0.0) <= Number(ctx, c.bound));
+      const Eigen::Map<const Eigen::RowVectorXd> coefficients(c.coefficients.data(), c.coefficients.size());
+      const Eigen::RowVectorXd row = coefficients * activations;
+      conjuncts.push_back(Affine(ctx, row.head(basis.size()).transpose(), basis, row[basis_size]) <=
+                          Number(ctx, c.bound));
     }
     disjuncts.push_back(conjuncts.empty() ? ctx.bool_val(true) : z3::mk_and(conjuncts));
   }
@@ -104,8 +152,8 @@ SmtResult Solve(z3::context& ctx, const AffineNetwork& net, const LayerBounds& b
     case z3::sat: {
       result.answer = SmtAnswer::kSat;
       z3::model model = solver.get_model();
-      for (int64_t i = 0; i < net.input_size(); ++i) {
-        result.input.push_back(std::clamp(ToDouble(model.eval(inputs[static_cast<int>(i)], true)), lo[i], hi[i]));
+      for (int64_t i = 0; i < n_in; ++i) {
+        result.input.push_back(std::clamp(ToDouble(model.eval(basis[static_cast<int>(i)], true)), lo[i], hi[i]));
       }
       break;
     }

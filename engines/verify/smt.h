@@ -4,11 +4,16 @@
 // encoded exactly (z >= 0 → a = z, z <= 0 → a = 0, plus the triangle
 // relaxation and z's bounds as redundant lemmas that help Z3 propagate).
 //
+// Z3's variables are the inputs and one activation per unstable ReLU: the
+// stable parts of the network are composed (in double precision) into affine
+// functions of those, so a leaf with few unstable ReLUs is a small query
+// (layer-by-layer equalities with exact rationals made Z3 crawl). Numbers
+// enter as exact binary fractions of the doubles.
+//
 // The query asks for an input in the box whose outputs meet all constraints
-// of at least one of the given cases. Weights enter as decimal numerals with
-// 17 significant digits. SAT answers carry Z3's model (not yet re-checked: the
-// caller re-checks every counterexample). A leaf that times out, is
-// interrupted or throws is kUnknown with the reason.
+// of at least one of the given cases. SAT answers carry Z3's model (not yet
+// re-checked: the caller re-checks every counterexample). A leaf that times
+// out, is interrupted or throws is kUnknown with the reason.
 //
 // Z3Interrupter lets another thread stop running checks (cancellation or the
 // job's deadline): Interrupt() interrupts every registered context and makes
