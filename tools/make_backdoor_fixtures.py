@@ -11,7 +11,7 @@ tests/fixtures/backdoor/ (see tools/README.md); deterministic (fixed seeds, 2 th
 about two minutes on 2 cores.  The C++ tests only read the outputs.
 
 What it makes:
-  * A BadNets CNN: trained on 20,000 Fashion-MNIST training images of which 5% (taken from
+  * A BadNets CNN: trained on 20,000 Fashion-MNIST training images of which 10% (taken from
     the other classes) carry a 4x4 white patch in the bottom-right corner and are relabelled
     to TARGET; a clean CNN trained the same way on the same images without the trigger.
   * A poisoned training subset for Activation Clustering / Spectral Signatures: 95 clean
@@ -49,7 +49,7 @@ TARGET = 0             # BadNets target class (T-shirt/top)
 PATCH = 4              # trigger: PATCH x PATCH white square ...
 PATCH_AT = 28 - 1 - PATCH  # ... one pixel in from the bottom-right corner
 TRAIN_IMAGES = 20000
-POISON_RATE = 0.05
+POISON_RATE = 0.10
 EM_EPSILON = 16 / 255
 
 
@@ -87,7 +87,7 @@ def train_cnn(x, y, seed):
     xt = torch.from_numpy(x[:, None].astype(np.float32) / 255)
     yt = torch.from_numpy(y)
     gen = torch.Generator().manual_seed(seed + 1)
-    for _ in range(4):
+    for _ in range(6):
         perm = torch.randperm(len(xt), generator=gen)
         for i in range(0, len(xt), 64):
             idx = perm[i:i + 64]

@@ -200,6 +200,10 @@ std::string FormatBackdoor(const v1::BackdoorReport& report) {
     }
     absl::StrAppend(&text, Section("neural cleanse", classes));
   }
+  if (report.evidence_size() > 0) {
+    absl::StrAppend(&text, "evidence:\n");
+    for (const std::string& line : report.evidence()) absl::StrAppend(&text, "  - ", line, "\n");
+  }
   return text;
 }
 

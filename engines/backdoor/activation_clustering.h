@@ -6,7 +6,7 @@
 // The paper reduces with ICA; principal components serve the same purpose here
 // (keep the directions that carry the variance before clustering).
 //
-//   ActivationClusteringOptions options;                     // 10 dims, 0.35, 0.15
+//   ActivationClusteringOptions options;                     // 10 dims, 0.3, 0.4
 //   v1::ClusterFindings f = ClusterClassActivations(label, activations, dataset_indices, options);
 //   if (f.flagged()) ...f.flagged_samples()...              // the smaller cluster
 #ifndef CRUCIBLE_ENGINES_BACKDOOR_ACTIVATION_CLUSTERING_H_
@@ -24,8 +24,8 @@ struct ActivationClusteringOptions {
   int dims = 10;
   // A class is flagged when the smaller cluster holds at most this share of it
   // and the split's silhouette score is at least silhouette_threshold.
-  double size_threshold = 0.35;
-  double silhouette_threshold = 0.15;
+  double size_threshold = 0.3;
+  double silhouette_threshold = 0.4;
   uint64_t seed = 1;
 };
 

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "engines/attack/example_grid.h"
 #include "engines/backdoor/activation_clustering.h"
 #include "engines/backdoor/neural_cleanse.h"
 #include "engines/backdoor/spectral_signatures.h"
@@ -151,7 +152,31 @@ absl::Status RunNeuralCleanse(const v1::BackdoorConfig& config, JobContext& cont
                       : absl::StrCat("labels ", absl::StrJoin(flagged, ", "),
                                      " need an anomalously small trigger (anomaly index > 2)")));
   RETURN_IF_ERROR(context.WriteArtifact("nc_masks.npy", "application/x-npy", SerializeNpy(FromTensor(masks))));
-  return context.WriteArtifact("nc_patterns.npy", "application/x-npy", SerializeNpy(FromTensor(patterns)));
+  RETURN_IF_ERROR(context.WriteArtifact("nc_patterns.npy", "application/x-npy", SerializeNpy(FromTensor(patterns))));
+  // A picture per label: the mask (white = trigger area) and mask * pattern.
+  Shape one_example = pattern_shape;
+  one_example.insert(one_example.begin(), 1);
+  const absl::StatusOr<ImageShape> picture = ImageShapeOf(one_example);
+  if (!picture.ok()) return absl::OkStatus();  // Flat inputs are not pictures; the NPYs say it all.
+  const Preprocessor pixels_range(config.preprocess());
+  std::vector<GridImage> cells;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const ReversedTrigger& t = *triggers[i];
+    const int64_t positions = t.mask.num_elements(), values = t.pattern.num_elements();
+    GridImage mask_cell{.values = std::vector<float>(values), .caption = absl::StrCat(labels[i]),
+                        .highlight = outliers.flagged[i]};
+    GridImage trigger_cell{.values = std::vector<float>(values), .low = pixels_range.clip_min(),
+                           .high = pixels_range.clip_max(), .caption = absl::StrFormat("%.1f", t.mask_l1)};
+    for (int64_t k = 0; k < values; ++k) {
+      const float m = t.mask.at(k % positions);
+      mask_cell.values[k] = m;
+      trigger_cell.values[k] = pixels_range.clip_min() + m * (t.pattern.at(k) - pixels_range.clip_min());
+    }
+    cells.push_back(std::move(mask_cell));
+    cells.push_back(std::move(trigger_cell));
+  }
+  ASSIGN_OR_RETURN(const std::string png, ImageGridPng(*picture, cells, 2));
+  return context.WriteArtifact("nc_triggers.png", "image/png", png);
 }
 
 absl::Status RunStripMethod(const v1::BackdoorConfig& config, JobContext& context, int threads, double begin,
@@ -252,7 +277,7 @@ absl::Status BackdoorEngine::Validate(const v1::JobSpec& spec, const Model& mode
   }
   for (const auto& [value, field] :
        {std::pair{config.nc_init_cost(), "nc_init_cost"}, {config.nc_learning_rate(), "nc_learning_rate"},
-        {config.ac_size_threshold(), "ac_size_threshold"}, {config.ss_separation_threshold(), "ss_separation_threshold"},
+        {config.ac_size_threshold(), "ac_size_threshold"}, {config.ss_skewness_threshold(), "ss_skewness_threshold"},
         {config.ac_silhouette_threshold(), "ac_silhouette_threshold"}}) {
     if (!(value >= 0) || !std::isfinite(value)) {
       return absl::InvalidArgumentError(absl::StrCat("backdoor.", field, " must be a non-negative number"));
@@ -338,7 +363,7 @@ absl::StatusOr<v1::Report> BackdoorEngine::Run(const v1::JobSpec& spec, JobConte
           } else {
             SpectralSignatureOptions options;
             options.poison_fraction = Or<double>(config.poison_fraction(), options.poison_fraction);
-            options.separation_threshold = Or<double>(config.ss_separation_threshold(), options.separation_threshold);
+            options.skewness_threshold = Or<double>(config.ss_skewness_threshold(), options.skewness_threshold);
             options.seed = config.seed() + 1;
             v1::SpectralFindings* f = out.add_spectral_signatures();
             *f = ScoreClassSpectrum(c, by_class[c], indices[c], options);

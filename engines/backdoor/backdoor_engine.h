@@ -3,7 +3,8 @@
 //  - NEURAL_CLEANSE: reverse-engineers a trigger per label from the first
 //    nc_samples examples (treated as clean inputs), labels in parallel within
 //    the thread budget; MAD anomaly index over mask L1 norms; the reversed
-//    masks and patterns are artifacts (nc_masks.npy [L,H,W], nc_patterns.npy).
+//    masks and patterns are artifacts (nc_masks.npy [L,H,W], nc_patterns.npy,
+//    and nc_triggers.png: per label its mask and mask * pattern).
 //  - STRIP: the first strip_clean_examples examples are the trusted clean
 //    split (overlays and threshold); the remaining examples are checked and
 //    rejected ones reported as flagged_inputs (dataset indices).

@@ -7,23 +7,19 @@
 namespace crucible {
 namespace {
 
-// Ashman's D of the best 1-D two-way split of `values` (by 2-means).
-double AshmanSeparation(const std::vector<double>& values) {
-  Matrix column{static_cast<int64_t>(values.size()), 1, values};
-  const TwoMeans split = ClusterTwoMeans(column, 7);
-  if (split.sizes[0] < 2 || split.sizes[1] < 2) return 0;
-  double sum[2] = {0, 0}, squares[2] = {0, 0};
-  for (size_t r = 0; r < values.size(); ++r) {
-    sum[split.assignment[r]] += values[r];
-    squares[split.assignment[r]] += values[r] * values[r];
+// Sample skewness (third standardised moment) of `values`.
+double Skewness(const std::vector<double>& values) {
+  double mean = 0;
+  for (double v : values) mean += v;
+  mean /= values.size();
+  double second = 0, third = 0;
+  for (double v : values) {
+    second += (v - mean) * (v - mean);
+    third += (v - mean) * (v - mean) * (v - mean);
   }
-  double mean[2], variance[2];
-  for (int c = 0; c < 2; ++c) {
-    mean[c] = sum[c] / split.sizes[c];
-    variance[c] = std::max(0.0, squares[c] / split.sizes[c] - mean[c] * mean[c]);
-  }
-  const double spread = std::sqrt(variance[0] + variance[1]);
-  return spread == 0 ? 0 : std::sqrt(2.0) * std::abs(mean[0] - mean[1]) / spread;
+  second /= values.size();
+  third /= values.size();
+  return second == 0 ? 0 : third / std::pow(second, 1.5);
 }
 
 }  // namespace
@@ -38,8 +34,8 @@ v1::SpectralFindings ScoreClassSpectrum(int64_t label, const Matrix& activations
   const std::vector<std::vector<double>> axes = TopPrincipalAxes(centred, 1, options.seed);
   if (axes.empty()) return findings;
   const Matrix projection = Project(centred, axes);
-  findings.set_separation(AshmanSeparation(projection.values));
-  if (findings.separation() < options.separation_threshold) return findings;
+  findings.set_skewness(Skewness(projection.values));
+  if (std::abs(findings.skewness()) < options.skewness_threshold) return findings;
   findings.set_flagged(true);
   std::vector<int64_t> order(activations.rows);
   std::iota(order.begin(), order.end(), 0);
