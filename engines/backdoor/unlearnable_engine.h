@@ -12,8 +12,9 @@
 //    spectrum. A class-wise convolution multiplies every image's spectrum by
 //    its class's filter response, an additive class-wise offset in the log
 //    spectrum; natural classes differ mostly in phase (shape). The ratio of
-//    spectrum to pixel held-out accuracy above spectral_ratio_threshold (0.92;
-//    about 0.8 on clean Fashion-MNIST) is suspicious.
+//    spectrum to pixel held-out accuracy (both averaged over 4 splits) above
+//    spectral_ratio_threshold (0.89; about 0.83 on clean Fashion-MNIST, 0.93
+//    on its CUDA-poisoned version) is suspicious.
 // score = max(accuracy / accuracy_ceiling, spectral_ratio / threshold);
 // verdict SUSPICIOUS when score >= 1.
 #ifndef CRUCIBLE_ENGINES_BACKDOOR_UNLEARNABLE_ENGINE_H_
