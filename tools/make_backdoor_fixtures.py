@@ -8,7 +8,7 @@ Run with Debian's interpreter from anywhere:
 Needs python3-torch (1.13), python3-onnx (1.12), python3-numpy and the
 dataset-fashion-mnist package (override the directory with $FMNIST_DIR).  Writes
 tests/fixtures/backdoor/ (see tools/README.md); deterministic (fixed seeds, 2 threads),
-about two minutes on 2 cores.  The C++ tests only read the outputs.
+about six CPU-minutes.  The C++ tests only read the outputs.
 
 What it makes:
   * A BadNets CNN: trained on 20,000 Fashion-MNIST training images of which 10% (taken from
