@@ -353,8 +353,10 @@ class Search {
     std::vector<const std::vector<OutputConstraint>*> cases;
     for (int c : d.open_cases) cases.push_back(&property_.cases[c].constraints);
     ++smt_calls_;
-    const SmtResult r =
-        CheckLeafWithZ3(net_, layers, d.lo, d.hi, cases, options_.smt_leaf_timeout_seconds, &interrupter_);
+    double leaf_timeout = options_.smt_leaf_timeout_seconds;
+    if (options_.timeout_seconds > 0) leaf_timeout = std::min(leaf_timeout, options_.timeout_seconds - Elapsed());
+    if (leaf_timeout <= 0) return 0.0;
+    const SmtResult r = CheckLeafWithZ3(net_, layers, d.lo, d.hi, cases, leaf_timeout, &interrupter_);
     if (r.answer == SmtAnswer::kUnsat) return d.volume;
     if (r.answer == SmtAnswer::kSat) {
       const absl::Status s = Recheck(r.input, d.open_cases, "Z3");
