@@ -355,7 +355,11 @@ class Search {
     ++smt_calls_;
     double leaf_timeout = options_.smt_leaf_timeout_seconds;
     if (options_.timeout_seconds > 0) leaf_timeout = std::min(leaf_timeout, options_.timeout_seconds - Elapsed());
-    if (leaf_timeout <= 0) return 0.0;
+    if (leaf_timeout <= 0) {  // out of time: the domain stays undecided
+      timed_out_ = true;
+      stop_ = true;
+      return 0.0;
+    }
     const SmtResult r = CheckLeafWithZ3(net_, layers, d.lo, d.hi, cases, leaf_timeout, &interrupter_);
     if (r.answer == SmtAnswer::kUnsat) return d.volume;
     if (r.answer == SmtAnswer::kSat) {

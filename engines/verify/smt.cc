@@ -29,25 +29,47 @@ std::string PowerOfTwo(int k) {
   return out;
 }
 
-// The exact value of v as a binary fraction m / 2^k with the smallest k: the
-// weights are floats, so numerators stay short and Z3's exact arithmetic
-// does not drown in long decimal denominators.
-z3::expr Number(z3::context& ctx, double v) {
-  if (v == 0.0 || !std::isfinite(v)) return ctx.real_val(0);
-  int exponent;
-  const double fraction = std::frexp(std::abs(v), &exponent);  // v = fraction * 2^exponent, fraction in [0.5, 1)
-  int64_t mantissa = static_cast<int64_t>(std::ldexp(fraction, 53));
-  int shift = 53 - exponent;  // v = mantissa / 2^shift
-  while (shift > 0 && (mantissa & 1) == 0) {
-    mantissa >>= 1;
+enum class Round { kNearest, kDown, kUp };
+
+// Fixed-point grid of the numerals Z3 sees: values below 2^14 in magnitude
+// are rounded to multiples of 2^-kGridBits. Exact doubles can carry
+// denominators up to 2^1074 (from rounding noise in the composed
+// coefficients), and Z3's exact arithmetic on those ignores timeouts and
+// interrupts. Bounds are rounded outwards and the output constraints get
+// kOutputSlack, so the rounding only enlarges the query: UNSAT stays sound,
+// SAT answers are re-checked anyway.
+constexpr int kGridBits = 48;
+constexpr double kOutputSlack = 1e-8;
+
+std::string Fraction(int64_t numerator, int shift) {  // numerator / 2^shift, reduced
+  while (shift > 0 && (numerator & 1) == 0) {
+    numerator >>= 1;
     --shift;
   }
-  std::string numeral = std::to_string(mantissa);
+  std::string numeral = std::to_string(numerator);
   if (shift > 0) {
     numeral.push_back('/');
     numeral.append(PowerOfTwo(shift));
   }
-  z3::expr value = ctx.real_val(numeral.c_str());
+  return numeral;
+}
+
+z3::expr Number(z3::context& ctx, double v, Round round = Round::kNearest) {
+  if (v == 0.0 || !std::isfinite(v)) return ctx.real_val(0);
+  if (std::abs(v) < 16384.0) {
+    const double scaled = std::ldexp(v, kGridBits);  // exact
+    const double r = round == Round::kDown ? std::floor(scaled) : round == Round::kUp ? std::ceil(scaled)
+                                                                                       : std::nearbyint(scaled);
+    if (r == 0.0) return ctx.real_val(0);
+    const int64_t m = static_cast<int64_t>(r);
+    z3::expr value = ctx.real_val(Fraction(m < 0 ? -m : m, kGridBits).c_str());
+    return m < 0 ? -value : value;
+  }
+  int exponent;
+  const double fraction = std::frexp(std::abs(v), &exponent);  // |v| = fraction * 2^exponent
+  const int64_t mantissa = static_cast<int64_t>(std::ldexp(fraction, 53));
+  const int shift = 53 - exponent;  // |v| = mantissa / 2^shift, shift < 40 here
+  z3::expr value = ctx.real_val(Fraction(mantissa, std::max(shift, 0)).c_str());
   if (shift < 0) value = value * ctx.real_val(PowerOfTwo(-shift).c_str());
   return v < 0 ? -value : value;
 }
@@ -93,7 +115,7 @@ SmtResult Solve(z3::context& ctx, const AffineNetwork& net, const LayerBounds& b
   z3::expr_vector basis(ctx);
   for (int64_t i = 0; i < n_in; ++i) {
     z3::expr x = ctx.real_const(absl::StrCat("x", i).c_str());
-    solver.add(x >= Number(ctx, lo[i]) && x <= Number(ctx, hi[i]));
+    solver.add(x >= Number(ctx, lo[i], Round::kDown) && x <= Number(ctx, hi[i], Round::kUp));
     basis.push_back(x);
   }
   // Activations of the current layer: rows = neurons, columns = basis + constant.
@@ -119,12 +141,9 @@ SmtResult Solve(z3::context& ctx, const AffineNetwork& net, const LayerBounds& b
       const int64_t column = basis.size();
       const z3::expr z = Affine(ctx, pre.row(o).head(basis.size()).transpose(), basis, pre(o, basis_size));
       z3::expr a = ctx.real_const(absl::StrCat("a", k, "_", o).c_str());
-      solver.add(z >= Number(ctx, std::min(l, 0.0)) && z <= Number(ctx, std::max(u, 0.0)));
+      solver.add(z >= Number(ctx, std::min(l, 0.0) - 1e-9, Round::kDown) &&
+                 z <= Number(ctx, std::max(u, 0.0) + 1e-9, Round::kUp));
       solver.add(a >= 0 && a >= z);
-      if (u > 0 && l < 0) {
-        const double slope = u / (u - l);
-        solver.add(a <= Number(ctx, slope) * z - Number(ctx, slope * l));
-      }
       solver.add(z3::implies(z >= 0, a == z) && z3::implies(z <= 0, a == 0));
       basis.push_back(a);
       pre.row(o).setZero();
@@ -139,7 +158,7 @@ SmtResult Solve(z3::context& ctx, const AffineNetwork& net, const LayerBounds& b
       const Eigen::Map<const Eigen::RowVectorXd> coefficients(c.coefficients.data(), c.coefficients.size());
       const Eigen::RowVectorXd row = coefficients * activations;
       conjuncts.push_back(Affine(ctx, row.head(basis.size()).transpose(), basis, row[basis_size]) <=
-                          Number(ctx, c.bound));
+                          Number(ctx, c.bound + kOutputSlack, Round::kUp));
     }
     disjuncts.push_back(conjuncts.empty() ? ctx.bool_val(true) : z3::mk_and(conjuncts));
   }

@@ -1,14 +1,17 @@
 // The exact decision procedure at branch-and-bound leaves: Z3 (linear real
 // arithmetic) on the network restricted to an input box, with ReLUs that the
 // leaf's bounds prove stable fixed to their linear piece and unstable ones
-// encoded exactly (z >= 0 → a = z, z <= 0 → a = 0, plus the triangle
-// relaxation and z's bounds as redundant lemmas that help Z3 propagate).
+// encoded exactly (z >= 0 → a = z, z <= 0 → a = 0, with a >= 0, a >= z and
+// z's bounds as redundant lemmas that help Z3 propagate).
 //
 // Z3's variables are the inputs and one activation per unstable ReLU: the
 // stable parts of the network are composed (in double precision) into affine
-// functions of those, so a leaf with few unstable ReLUs is a small query
-// (layer-by-layer equalities with exact rationals made Z3 crawl). Numbers
-// enter as exact binary fractions of the doubles.
+// functions of those, so a leaf with few unstable ReLUs is a small query.
+// Numerals are fixed-point binary fractions (2^-48 grid; exact doubles carry
+// denominators up to 2^1074 and make Z3's exact arithmetic ignore timeouts);
+// the box and z's bounds are rounded outwards and each output constraint gets
+// a 1e-8 slack, so rounding only enlarges the query: an UNSAT answer covers
+// the real one, and SAT answers are re-checked by the caller.
 //
 // The query asks for an input in the box whose outputs meet all constraints
 // of at least one of the given cases. SAT answers carry Z3's model (not yet

@@ -169,6 +169,13 @@ TEST(SmtTest, Z3EncodingAgreesWithExecutor) {
   }
 }
 
+VerifierOptions Options(double timeout_seconds) {
+  VerifierOptions options;
+  options.timeout_seconds = timeout_seconds;
+  options.threads = 2;
+  return options;
+}
+
 struct Instance {
   std::string onnx, vnnlib, expected;
 };
@@ -213,7 +220,7 @@ TEST(VerifierTest, VnncompTestNetsGiveTheirKnownAnswers) {
                                            {"test_unsat.onnx", "test_prop.vnnlib", "unsat"}};
   for (const Instance& i : instances) {
     const std::string onnx = Fixture("vnncomp/test/" + i.onnx), vnnlib = Fixture("vnncomp/test/" + i.vnnlib);
-    auto r = Verify(onnx, vnnlib, {.timeout_seconds = 30, .threads = 2});
+    auto r = Verify(onnx, vnnlib, Options(30));
     ASSERT_TRUE(r.ok()) << i.onnx << ": " << r.status();
     EXPECT_EQ(r->outcome, i.expected == "sat" ? VerifierOutcome::kSat : VerifierOutcome::kUnsat)
         << i.onnx << ": " << r->detail;
@@ -246,7 +253,7 @@ TEST(VerifierTest, AcasXuSubsetMatchesGroundTruth) {
     const std::string expected = truth.at({onnx_name, vnnlib_name});
     const std::string onnx = Fixture("vnncomp/acasxu/" + onnx_name);
     const std::string vnnlib = Fixture("vnncomp/acasxu/vnnlib/" + vnnlib_name);
-    auto r = Verify(onnx, vnnlib, {.timeout_seconds = 60, .threads = 2});
+    auto r = Verify(onnx, vnnlib, Options(60));
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(r->outcome, expected == "sat" ? VerifierOutcome::kSat : VerifierOutcome::kUnsat)
         << onnx_name << " " << vnnlib_name << ": " << r->detail;
@@ -260,7 +267,7 @@ TEST(VerifierTest, CounterexamplesTheExecutorRejectsAreNeverReported) {
     return std::vector<double>{1e9, -1e9, -1e9, -1e9, -1e9};
   };
   auto r = Verify(Fixture("vnncomp/test/test_sat.onnx"), Fixture("vnncomp/test/test_prop.vnnlib"),
-                  {.timeout_seconds = 3, .threads = 2}, [] { return false; }, &refusing);
+                  Options(3), [] { return false; }, &refusing);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_NE(r->outcome, VerifierOutcome::kSat);
   EXPECT_NE(r->outcome, VerifierOutcome::kUnsat);
@@ -270,13 +277,13 @@ TEST(VerifierTest, TimeoutAndCancellationStopTheSearchPromptly) {
   const std::string onnx = Fixture("vnncomp/acasxu/ACASXU_run2a_1_1_batch_2000.onnx");
   const std::string vnnlib = Fixture("vnncomp/acasxu/vnnlib/prop_4.vnnlib");
   auto start = std::chrono::steady_clock::now();
-  auto r = Verify(onnx, vnnlib, {.timeout_seconds = 1, .threads = 2});
+  auto r = Verify(onnx, vnnlib, Options(1));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome, VerifierOutcome::kTimeout);
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 3.0);
 
   start = std::chrono::steady_clock::now();
-  r = Verify(onnx, vnnlib, {.timeout_seconds = 60, .threads = 2}, [start] {
+  r = Verify(onnx, vnnlib, Options(60), [start] {
     return std::chrono::steady_clock::now() - start > std::chrono::milliseconds(500);
   });
   ASSERT_TRUE(r.ok());
@@ -316,7 +323,7 @@ TEST(VerifierTest, ReluSplittingOnTheMlp) {
       c.constraints.push_back({coefficients, 0.0});
       p.cases.push_back(std::move(c));
     }
-    auto r = VerifyProperty(*net, p, {.timeout_seconds = 30, .threads = 2}, *forward, [] { return false; }, nullptr);
+    auto r = VerifyProperty(*net, p, Options(30), *forward, [] { return false; }, nullptr);
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(r->outcome, epsilon < 0.01 ? VerifierOutcome::kUnsat : VerifierOutcome::kSat) << r->detail;
   }
