@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include <omp.h>
+
 #include "engines/attack/cw_optimizer.h"
 #include "engines/core/status_macros.h"
 
@@ -25,14 +27,16 @@ absl::StatusOr<Tensor> CarliniWagnerL2(MarginGradient& margin, const Tensor& x, 
   const int check_every = std::max(1, options.max_iterations / 10);
   const double total_iterations = double(options.binary_search_steps) * options.max_iterations;
   TfAdam adam(n, per, options.learning_rate);
-  std::vector<float> row_gradient(per);
+  Tensor step_direction(x.shape());
+  const int threads = margin.threads() > 0 ? margin.threads() : omp_get_max_threads();
   MarginGradient::Result result;
 
   for (int outer = 0; outer < options.binary_search_steps; ++outer) {
     std::fill(modifier.values().begin(), modifier.values().end(), 0.0f);
     for (int64_t i = 0; i < n; ++i) adam.Reset(i);
     std::vector<double> best_l2(n, kNoBound);
-    std::vector<bool> succeeded(n, false), active(n, true);
+    // char, not bool: rows are updated from several threads.
+    std::vector<char> succeeded(n, false), active(n, true);
     if (repeat && outer == options.binary_search_steps - 1) c = upper;
     std::vector<float> weights(c.begin(), c.end());
     std::vector<double> previous(n, std::numeric_limits<double>::infinity());
@@ -40,6 +44,7 @@ absl::StatusOr<Tensor> CarliniWagnerL2(MarginGradient& margin, const Tensor& x, 
       if (!progress((outer * double(options.max_iterations) + iteration) / total_iterations)) {
         return absl::CancelledError("cw cancelled");
       }
+#pragma omp parallel for num_threads(threads) if (n > 1) schedule(static)
       for (int64_t i = 0; i < n; ++i) {
         if (!active[i]) continue;
         float* w = modifier.data() + i * per;
@@ -47,7 +52,7 @@ absl::StatusOr<Tensor> CarliniWagnerL2(MarginGradient& margin, const Tensor& x, 
         float* xi = adversarial.data() + i * per;
         float* ti = tanh.data() + i * per;
         for (int64_t j = 0; j < per; ++j) {
-          ti[j] = std::tanh(w[j] + start[j]);
+          ti[j] = Tanh(w[j] + start[j]);
           xi[j] = ti[j] * box.mul + box.plus;
         }
       }
@@ -56,19 +61,21 @@ absl::StatusOr<Tensor> CarliniWagnerL2(MarginGradient& margin, const Tensor& x, 
       const int64_t classes = result.logits.num_elements() / n;
       const bool check = options.abort_early && iteration % check_every == 0;
       bool any_active = false;
+#pragma omp parallel for num_threads(threads) if (n > 1) schedule(static) reduction(|| : any_active)
       for (int64_t i = 0; i < n; ++i) {
         if (!active[i]) continue;
         const float* xi = adversarial.data() + i * per;
         const float* oi = x0.data() + i * per;
         const float* ti = tanh.data() + i * per;
         const float* gi = gradient.data() + i * per;
+        float* di = step_direction.data() + i * per;
         double l2 = 0;
         for (int64_t j = 0; j < per; ++j) {
           const float d = xi[j] - oi[j];
           l2 += double(d) * d;
-          row_gradient[j] = (gi[j] + 2 * d) * box.mul * (1 - ti[j] * ti[j]);
+          di[j] = (gi[j] + 2 * d) * box.mul * (1 - ti[j] * ti[j]);
         }
-        adam.Step(i, row_gradient.data(), modifier.data() + i * per);
+        adam.Step(i, di, modifier.data() + i * per);
         const double loss = l2 + double(weights[i]) * result.margins[i];
         if (check) {
           if (loss > previous[i] * 0.9999) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <omp.h>
+
 #include "engines/attack/cw_optimizer.h"
 #include "engines/core/status_macros.h"
 
@@ -23,9 +25,10 @@ absl::StatusOr<Tensor> CarliniWagnerLinf(MarginGradient& margin, const Tensor& x
 
   std::vector<float> tau(n, high - low), c(n, options.initial_const), weights(n);
   std::vector<int> iteration(n, 0);
-  std::vector<bool> finished(n, false);
+  std::vector<char> finished(n, false);  // char, not bool: rows are updated from several threads.
   TfAdam adam(n, per, options.learning_rate);
-  std::vector<float> row_gradient(per);
+  Tensor step_direction(x.shape());
+  const int threads = margin.threads() > 0 ? margin.threads() : omp_get_max_threads();
   MarginGradient::Result result;
   const double tau_steps = std::log(256.0);
 
@@ -36,6 +39,7 @@ absl::StatusOr<Tensor> CarliniWagnerLinf(MarginGradient& margin, const Tensor& x
       weights[i] = finished[i] ? 0.0f : c[i];
     }
     if (!progress(done / n)) return absl::CancelledError("cw cancelled");
+#pragma omp parallel for num_threads(threads) if (n > 1) schedule(static)
     for (int64_t i = 0; i < n; ++i) {
       if (finished[i]) continue;
       const float* w = modifier.data() + i * per;
@@ -43,26 +47,28 @@ absl::StatusOr<Tensor> CarliniWagnerLinf(MarginGradient& margin, const Tensor& x
       float* xi = adversarial.data() + i * per;
       float* ti = tanh.data() + i * per;
       for (int64_t j = 0; j < per; ++j) {
-        ti[j] = std::tanh(w[j] + s[j]);
+        ti[j] = Tanh(w[j] + s[j]);
         xi[j] = ti[j] * box.mul + box.plus;
       }
     }
     ASSIGN_OR_RETURN(const Tensor gradient,
                      margin.Gradient(adversarial, targets, weights, options.confidence, options.targeted, &result));
     const int64_t classes = result.logits.num_elements() / n;
+#pragma omp parallel for num_threads(threads) if (n > 1) schedule(static)
     for (int64_t i = 0; i < n; ++i) {
       if (finished[i]) continue;
       float* xi = adversarial.data() + i * per;
       const float* oi = x0.data() + i * per;
       const float* ti = tanh.data() + i * per;
       const float* gi = gradient.data() + i * per;
+      float* di = step_direction.data() + i * per;
       double excess = 0;
       for (int64_t j = 0; j < per; ++j) {
         const float d = xi[j] - oi[j];
         const float over = std::abs(d) - tau[i];
         excess += over > 0 ? over : 0;
         const float excess_gradient = over > 0 ? (d > 0 ? 1.0f : -1.0f) : 0.0f;
-        row_gradient[j] = (gi[j] + excess_gradient) * box.mul * (1 - ti[j] * ti[j]);
+        di[j] = (gi[j] + excess_gradient) * box.mul * (1 - ti[j] * ti[j]);
       }
       const double loss = double(c[i]) * result.margins[i] + excess;
       const bool may_stop = options.abort_early || iteration[i] == options.max_iterations - 1;
@@ -84,7 +90,7 @@ absl::StatusOr<Tensor> CarliniWagnerLinf(MarginGradient& margin, const Tensor& x
         iteration[i] = 0;
         continue;
       }
-      adam.Step(i, row_gradient.data(), modifier.data() + i * per);
+      adam.Step(i, di, modifier.data() + i * per);
       if (++iteration[i] == options.max_iterations) {
         iteration[i] = 0;
         c[i] *= options.const_factor;

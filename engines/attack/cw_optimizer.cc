@@ -11,7 +11,7 @@ void TanhBox::ToTanhSpace(const float* x, float* w, int64_t n) const {
 
 void TanhBox::FromTanhSpace(const float* w, float* x, float* t, int64_t n) const {
   for (int64_t j = 0; j < n; ++j) {
-    t[j] = std::tanh(w[j]);
+    t[j] = Tanh(w[j]);
     x[j] = t[j] * mul + plus;
   }
 }

@@ -24,7 +24,7 @@ absl::StatusOr<std::unique_ptr<MarginGradient>> MarginGradient::Create(const Mod
                                                                        int64_t batch_size, int threads) {
   ASSIGN_OR_RETURN(auto executor, Executor::Create(model, {.batch_size = model.has_batch_dimension() ? batch_size : 1,
                                                            .num_threads = threads}));
-  return std::unique_ptr<MarginGradient>(new MarginGradient(std::move(executor), preprocess));
+  return std::unique_ptr<MarginGradient>(new MarginGradient(std::move(executor), preprocess, threads));
 }
 
 absl::StatusOr<Tensor> MarginGradient::Logits(const Tensor& x) {

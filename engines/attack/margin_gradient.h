@@ -38,6 +38,9 @@ class MarginGradient {
                                                                 int64_t batch_size, int threads);
 
   int64_t batch_size() const { return executor_->batch_size(); }
+  // The thread budget it was created with (0: all cores); the attacks' own
+  // per-example arithmetic uses it too.
+  int threads() const { return threads_; }
   const Preprocessor& preprocessor() const { return preprocessor_; }
 
   // Logits of pixels x [n, ...], n <= batch_size().
@@ -54,11 +57,12 @@ class MarginGradient {
                                   const std::vector<float>& weights, float confidence, bool targeted, Result* result);
 
  private:
-  MarginGradient(std::unique_ptr<Executor> executor, const v1::Preprocess& preprocess)
-      : executor_(std::move(executor)), preprocessor_(preprocess) {}
+  MarginGradient(std::unique_ptr<Executor> executor, const v1::Preprocess& preprocess, int threads)
+      : executor_(std::move(executor)), preprocessor_(preprocess), threads_(threads) {}
 
   std::unique_ptr<Executor> executor_;
   Preprocessor preprocessor_;
+  int threads_;
 };
 
 }  // namespace crucible
