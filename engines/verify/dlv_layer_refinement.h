@@ -5,12 +5,14 @@
 // RefineLayerRegion (the paper's condition that region k contains the image
 // of region k-1 under the layer function): the first guess is the box around
 // the input's activation spanned by the images of sampled points of the
-// previous region. Z3 (exact rational arithmetic over the double weights) is
-// then asked for a point of the previous region whose image leaves the box;
-// each witness widens the spans it escapes, past the witness. After
-// kWitnessRounds rounds the box is joined with the interval image of the
-// previous box (exact up to rounding, widened to cover it), and Z3 must then
-// answer UNSAT: only then is `covered` true.
+// previous region. Then, neuron by neuron, Z3 (rational arithmetic on
+// weights rounded to 2^-20, made sound by moving each threshold by the
+// largest rounding error over the box) is asked for a point of the previous
+// region whose image leaves the box on any side; each witness widens every
+// span it escapes, past the witness. After kWitnessRounds witnesses on one
+// neuron, its span are set to the interval image (exact for one layer up to
+// rounding, widened to cover it). `covered` is true only when Z3 answered
+// UNSAT for every neuron (spans only grow, so earlier answers stay valid).
 //
 // CheckRegionSafe encodes the rest of the network from layer k exactly (ReLUs
 // that the interval bounds cannot fix are case splits) and asks whether some
@@ -55,7 +57,7 @@ enum class SmtAnswer { kUnsat, kSat, kUnknown, kTimeout, kCancelled };
 struct CoverageResult {
   LayerBox region;
   bool covered = false;  // Z3 proved: image of the previous region is inside `region`
-  int rounds = 0;        // SAT answers that widened the spans
+  int rounds = 0;        // SAT answers (witnesses) that widened the spans
   SmtAnswer last = SmtAnswer::kUnknown;
 };
 
