@@ -157,6 +157,7 @@ void ExpectMatchesReference(const std::string& path, int64_t batch, float low, f
 TEST(ModelTest, AllAcasXuNetworksMatchAnIndependentForwardPass) {
   int count = 0;
   for (const auto& entry : std::filesystem::directory_iterator(FixturePath("vnncomp/acasxu"))) {
+    if (entry.path().extension() != ".onnx") continue;
     ExpectMatchesReference(entry.path().string(), 16, -0.5f, 0.5f);
     ++count;
   }
