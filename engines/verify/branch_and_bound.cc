@@ -268,7 +268,10 @@ class Search {
       d.open_cases = still_open;
       if (SplitInputs()) {
         const int64_t unstable = layers.UnstableCount();
-        if (unstable <= options_.smt_unstable_limit || d.depth >= options_.max_depth) return SolveLeaf(d, layers);
+        const double widest = (d.hi - d.lo).maxCoeff();  // splitting a (near-)point box gains nothing
+        if (unstable <= options_.smt_unstable_limit || d.depth >= options_.max_depth || widest < 1e-10) {
+          return SolveLeaf(d, layers);
+        }
         SplitInput(d, ob, best_row, children);
         return 0.0;
       }
