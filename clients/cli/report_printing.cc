@@ -156,6 +156,10 @@ std::string FormatDlv(const v1::DlvReport& report) {
   fields.AddRow({"seconds", FormatNumber(report.seconds())});
   fields.AddRow({"adversarial examples", absl::StrCat(report.adversarial_examples_size())});
   std::string text = fields.Render();
+  for (const v1::DlvAnalysis& analysis : report.analyses()) {
+    absl::StrAppend(&text, "input ", analysis.input_index(), " (class ", analysis.label(), "): ",
+                    ResultText(analysis.result()), ": ", analysis.proved(), "\n");
+  }
   if (report.layers_size() > 0) {
     TextTable layers({"LAYER", "SPANS", "MANIPULATIONS", "Z3 CALLS", "Z3 SECONDS"});
     AlignNumbers(layers, 2, 4);
