@@ -99,14 +99,15 @@ class DlvEngineTest : public ::testing::Test {
 
   // Interval bound propagation over the L-inf box, written here independently
   // of the engine: true when every logit other than the class's stays below it.
-  bool IntervalProvesRobust(int64_t index, double epsilon) const {
-    const std::vector<double> x = Input(index);
+  bool IntervalProvesRobust(int64_t index, double epsilon) const { return IntervalProves(net_, Input(index), epsilon); }
+
+  static bool IntervalProves(const AffineNetwork& net, const std::vector<double>& x, double epsilon) {
     std::vector<double> lo(x.size()), hi(x.size());
     for (size_t p = 0; p < x.size(); ++p) {
       lo[p] = std::max(0.0, x[p] - epsilon);
       hi[p] = std::min(1.0, x[p] + epsilon);
     }
-    for (const AffineLayer& layer : net_.layers) {
+    for (const AffineLayer& layer : net.layers) {
       std::vector<double> nlo(layer.outputs), nhi(layer.outputs);
       for (int64_t o = 0; o < layer.outputs; ++o) {
         double center = layer.bias[o], radius = 0;
@@ -121,7 +122,7 @@ class DlvEngineTest : public ::testing::Test {
       lo = nlo;
       hi = nhi;
     }
-    const std::vector<double> logits = net_.Evaluate(x);
+    const std::vector<double> logits = net.Evaluate(x);
     const int64_t label = std::max_element(logits.begin(), logits.end()) - logits.begin();
     for (int64_t j = 0; j < static_cast<int64_t>(lo.size()); ++j) {
       if (j != label && hi[j] >= lo[label]) return false;
@@ -259,6 +260,56 @@ TEST_F(DlvEngineTest, LayerByLayerAnalysisProvesASmallBox) {
   const v1::DlvAnalysis& a = report->analyses(0);
   EXPECT_TRUE(a.region_proved());
   EXPECT_THAT(a.proved(), HasSubstr("every point of the L-inf box of radius 0.002"));
+}
+
+// A CNN without pooling (tools/make_dlv_fixtures.py): both convolutions are
+// analysed as layers with Z3 coverage; a box interval bounds prove gets no
+// adversarial example, and a large box gets re-checked ones.
+TEST_F(DlvEngineTest, PoolingFreeCnnIsAnalysedLayerByLayer) {
+  auto cnn = Model::FromOnnxFile(FixturePath("models/fmnist_conv_nopool.onnx"));
+  ASSERT_TRUE(cnn.ok()) << cnn.status();
+  auto net = ExtractAffineNetwork(*cnn);
+  ASSERT_TRUE(net.ok()) << net.status();
+  DlvEngine engine;
+  int proved = 0, found = 0;
+  for (int64_t i = 0; i < 4; ++i) {
+    v1::JobSpec spec = Spec(i, 0.002f);
+    ASSERT_TRUE(engine.Validate(spec, *cnn, &data_).ok());
+    FakeContext context(*cnn, &data_);
+    auto report = engine.Run(spec, context);
+    ASSERT_TRUE(report.ok()) << report.status();
+    const v1::DlvReport& dlv = report->dlv();
+    ASSERT_EQ(dlv.layers_size(), 3);
+    EXPECT_EQ(dlv.layers(1).neurons(), 256);  // 4 x 8 x 8
+    EXPECT_EQ(dlv.layers(2).neurons(), 72);   // 8 x 3 x 3
+    EXPECT_TRUE(dlv.layers(1).covered());
+    EXPECT_TRUE(dlv.layers(2).covered());
+    if (IntervalProves(*net, Input(i), 0.002)) {
+      ++proved;
+      EXPECT_EQ(dlv.result(), v1::UNSAT) << "input " << i;
+      EXPECT_EQ(dlv.adversarial_examples_size(), 0);
+    }
+
+    v1::JobSpec large = Spec(i, 0.1f);
+    large.mutable_dlv()->set_input_layer_only(true);
+    large.mutable_dlv()->set_max_features(16);
+    large.mutable_dlv()->set_feature_size(49);
+    large.mutable_dlv()->set_max_manipulations(5000);
+    FakeContext large_context(*cnn, &data_);
+    auto attacked = engine.Run(large, large_context);
+    ASSERT_TRUE(attacked.ok()) << attacked.status();
+    for (const v1::Counterexample& example : attacked->dlv().adversarial_examples()) {
+      std::vector<float> pixels(example.input().begin(), example.input().end());
+      auto executor = Executor::Create(*cnn, {.batch_size = 1, .num_threads = 1});
+      ASSERT_TRUE(executor.ok());
+      auto logits = (*executor)->Forward(Tensor(cnn->InputShape(1), pixels));
+      ASSERT_TRUE(logits.ok());
+      EXPECT_NE(ArgMaxRows(*logits)[0], attacked->dlv().analyses(0).label());
+      ++found;
+    }
+  }
+  EXPECT_GE(proved, 1);
+  EXPECT_GE(found, 1);
 }
 
 TEST_F(DlvEngineTest, CancellationStopsTheJob) {
