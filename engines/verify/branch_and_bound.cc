@@ -289,12 +289,19 @@ class Search {
 
   void SplitInput(const Domain& d, const OutputBounds& ob, const std::vector<int64_t>& best_row,
                   std::vector<Domain>& children) {
+    // Smear |coefficient| × width, with a floor on the coefficient (1% of the
+    // mean) so that a wide dimension the linear bound happens to ignore is
+    // still split once the others have shrunk.
+    std::vector<double> sensitivity(d.lo.size(), 0.0);
+    double mean = 0.0;
+    for (int64_t i = 0; i < d.lo.size(); ++i) {
+      for (int64_t row : best_row) sensitivity[i] += std::abs(ob.coefficients(row, i));
+      mean += sensitivity[i] / d.lo.size();
+    }
     int64_t dim = 0;
     double best_smear = -1.0;
     for (int64_t i = 0; i < d.lo.size(); ++i) {
-      double smear = 0.0;
-      for (int64_t row : best_row) smear += std::abs(ob.coefficients(row, i)) * (d.hi[i] - d.lo[i]);
-      if (d.hi[i] - d.lo[i] <= 0) smear = -1.0;
+      const double smear = (sensitivity[i] + 0.01 * mean + 1e-12) * (d.hi[i] - d.lo[i]);
       if (smear > best_smear) {
         best_smear = smear;
         dim = i;

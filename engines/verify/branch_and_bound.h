@@ -42,7 +42,7 @@ struct VerifierOptions {
   double timeout_seconds = 0;             // 0: no limit but cancellation
   int threads = 1;
   int64_t input_split_max_dims = 16;      // input splitting up to this many inputs, ReLU splitting above
-  int64_t smt_unstable_limit = 6;         // Z3 when at most this many ReLUs are unstable (input splitting)
+  int64_t smt_unstable_limit = 2;         // Z3 when at most this many ReLUs are unstable (input splitting)
   int64_t relu_smt_unstable_limit = 24;   // the same under ReLU splitting
   int max_depth = 200;                    // Z3 regardless beyond this many splits
   double smt_leaf_timeout_seconds = 5;

@@ -96,7 +96,7 @@ constexpr double kStableMargin = 1e-9;
 SmtResult Solve(z3::context& ctx, const AffineNetwork& net, const LayerBounds& bounds, const Eigen::VectorXd& lo,
                 const Eigen::VectorXd& hi, const std::vector<const std::vector<OutputConstraint>*>& cases,
                 double timeout_seconds) {
-  z3::solver solver(ctx);
+  z3::solver solver(ctx, "QF_LRA");
   z3::params params(ctx);
   params.set("timeout", static_cast<unsigned>(std::max(1.0, timeout_seconds * 1000.0)));
   solver.set(params);
