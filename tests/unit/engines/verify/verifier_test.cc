@@ -274,8 +274,9 @@ TEST(VerifierTest, CounterexamplesTheExecutorRejectsAreNeverReported) {
 }
 
 TEST(VerifierTest, TimeoutAndCancellationStopTheSearchPromptly) {
-  const std::string onnx = Fixture("vnncomp/acasxu/ACASXU_run2a_1_1_batch_2000.onnx");
-  const std::string vnnlib = Fixture("vnncomp/acasxu/vnnlib/prop_4.vnnlib");
+  // A hard instance (unsat; not solved within 20 s).
+  const std::string onnx = Fixture("vnncomp/acasxu/ACASXU_run2a_5_8_batch_2000.onnx");
+  const std::string vnnlib = Fixture("vnncomp/acasxu/vnnlib/prop_1.vnnlib");
   auto start = std::chrono::steady_clock::now();
   auto r = Verify(onnx, vnnlib, Options(1));
   ASSERT_TRUE(r.ok());
