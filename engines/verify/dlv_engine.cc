@@ -163,13 +163,13 @@ std::string FeatureList(const std::vector<Feature>& features) {
 class Analysis {
  public:
   Analysis(const Settings& settings, const AffineNetwork& net, LossGradient& forward, const PixelMap& pixel_map,
-           const Shape& example_shape, JobContext& context, absl::Time deadline, double progress_begin,
+           const Model& model, JobContext& context, absl::Time deadline, double progress_begin,
            double progress_width)
       : s_(settings),
         net_(net),
         forward_(forward),
         pixel_map_(pixel_map),
-        example_shape_(example_shape),
+        model_(model),
         context_(context),
         deadline_(deadline),
         progress_begin_(progress_begin),
@@ -190,7 +190,7 @@ class Analysis {
   const AffineNetwork& net_;
   LossGradient& forward_;
   const PixelMap& pixel_map_;
-  const Shape& example_shape_;
+  const Model& model_;
   JobContext& context_;
   absl::Time deadline_;
   double progress_begin_, progress_width_;
@@ -206,9 +206,8 @@ class Analysis {
 };
 
 absl::StatusOr<Tensor> Analysis::Logits(const std::vector<std::vector<double>>& points) {
-  Shape shape{static_cast<int64_t>(points.size())};
-  shape.insert(shape.end(), example_shape_.begin(), example_shape_.end());
-  Tensor batch(shape);
+  // InputShape keeps an unbatched (rank-1) model's shape; LossGradient then evaluates one point at a time.
+  Tensor batch(model_.InputShape(static_cast<int64_t>(points.size())));
   const size_t per = points.empty() ? 0 : points[0].size();
   for (size_t i = 0; i < points.size(); ++i) {
     for (size_t p = 0; p < per; ++p) batch.at(i * per + p) = static_cast<float>(points[i][p]);
@@ -522,7 +521,7 @@ absl::StatusOr<v1::Report> DlvEngine::Run(const v1::JobSpec& spec, JobContext& c
       forward->preprocessor().ToPixels(x);
       const std::vector<double> pixels(x.values().begin(), x.values().end());
       const double width = 1.0 / static_cast<double>(indices.size());
-      Analysis analysis(settings, net, *forward, pixel_map, example_shape, context, deadline, n * width, width);
+      Analysis analysis(settings, net, *forward, pixel_map, model, context, deadline, n * width, width);
       RETURN_IF_ERROR(analysis.Run(indices[n], pixels, out));
     }
     // SAT if any input has an adversarial example, else the weakest of the rest.
