@@ -25,7 +25,7 @@
 #include <cstdint>
 #include <vector>
 
-#include <eigen3/Eigen/Dense>
+#include <Eigen/Dense>
 
 #include "engines/verify/network.h"
 

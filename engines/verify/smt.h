@@ -33,7 +33,7 @@
 #include <string>
 #include <vector>
 
-#include <eigen3/Eigen/Dense>
+#include <Eigen/Dense>
 
 #include "engines/verify/bounds.h"
 #include "engines/verify/network.h"
