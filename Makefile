@@ -10,7 +10,7 @@ PACKAGES := g++ cmake make pkg-config \
             libabsl-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc \
             libz3-dev libeigen3-dev libdnnl-dev ocl-icd-opencl-dev libonnx-dev zlib1g-dev libsqlite3-dev libssl-dev \
             libgtest-dev libgmock-dev libbenchmark-dev \
-            python3-grpcio python3-protobuf python3-numpy python3-pytest
+            python3-grpcio python3-protobuf python3-numpy python3-pytest python3-pip
 # The dashboard (cpp-httplib) and its browser test (headless Chromium, driven by playwright-core from npm).
 PACKAGES += libcpp-httplib-dev chromium nodejs
 
