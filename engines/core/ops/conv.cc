@@ -2,6 +2,11 @@
 // convolution primitives, optionally with a fused ReLU; the input gradient
 // uses convolution backward-data. Weights are laid out once, in the format
 // each primitive prefers.
+//
+// Convolutions whose channel counts are multiples of 16 work on nChw16c, so
+// that a chain of them (a ResNet stage) never reorders, and the 3x3 stride-1
+// ones among them use Winograd F(4x4, 3x3), which needs that format and does
+// 2.25x fewer multiplications. Other convolutions let oneDNN pick the format.
 #include "engines/core/ops/kernel.h"
 #include "engines/core/window_geometry.h"
 
@@ -15,7 +20,63 @@ struct ConvSetup {
   std::vector<int64_t> dilations;  // oneDNN counts the gaps: ONNX dilation - 1.
   Shape weight_dims;               // Grouped weights are [G, O/G, I/G, k...] for oneDNN.
   dnnl::memory::desc any_weights;
+  dnnl::algorithm algorithm = dnnl::algorithm::convolution_direct;
+  bool blocked = false;  // Source and destination in nChw16c.
 };
+
+constexpr int64_t kBlock = 16;
+// Below this batch Winograd's transforms cost more than they save.
+constexpr int64_t kWinogradMinBatch = 8;
+
+dnnl::memory::desc Blocked(const dnnl::memory::desc& md) {
+  return dnnl::memory::desc(md.dims(), dnnl::memory::data_type::f32, dnnl::memory::format_tag::nChw16c);
+}
+
+dnnl::convolution_forward::primitive_desc ConvForward(const KernelContext& ctx, const ConvSetup& s,
+                                                      dnnl::algorithm algorithm, dnnl::prop_kind prop,
+                                                      const dnnl::memory::desc& x_md, const dnnl::memory::desc& y_md) {
+  const WindowGeometry& g = s.geometry;
+  auto desc = ctx.HasInput(2)
+                  ? dnnl::convolution_forward::desc(prop, algorithm, x_md, s.any_weights,
+                                                    PlainDesc({ctx.InputShape(1)[0]}), y_md, Dims(g.strides),
+                                                    Dims(s.dilations), Dims(g.pads_begin), Dims(g.pads_end))
+                  : dnnl::convolution_forward::desc(prop, algorithm, x_md, s.any_weights, y_md, Dims(g.strides),
+                                                    Dims(s.dilations), Dims(g.pads_begin), Dims(g.pads_end));
+  dnnl::primitive_attr attr;
+  if (ctx.fuse_relu) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    attr.set_post_ops(ops);
+  }
+  return dnnl::convolution_forward::primitive_desc(desc, attr, ctx.engine);
+}
+
+dnnl::convolution_backward_data::primitive_desc ConvBackwardData(
+    const KernelContext& ctx, const ConvSetup& s, dnnl::algorithm algorithm, const dnnl::memory::desc& x_md,
+    const dnnl::memory::desc& y_md, const dnnl::convolution_forward::primitive_desc& hint) {
+  const WindowGeometry& g = s.geometry;
+  return dnnl::convolution_backward_data::primitive_desc(
+      dnnl::convolution_backward_data::desc(algorithm, x_md, s.any_weights, y_md, Dims(g.strides), Dims(s.dilations),
+                                            Dims(g.pads_begin), Dims(g.pads_end)),
+      ctx.engine, hint);
+}
+
+// Whether this CPU has Winograd kernels, forward and backward, for the shape.
+bool WinogradAvailable(const KernelContext& ctx, const ConvSetup& s) {
+  const auto winograd = dnnl::algorithm::convolution_winograd;
+  const Shape& x_shape = ctx.InputShape(0);
+  const Shape& y_shape = ctx.OutputShape();
+  const dnnl::memory::desc x_md(Dims(x_shape), dnnl::memory::data_type::f32, dnnl::memory::format_tag::nChw16c);
+  const dnnl::memory::desc y_md(Dims(y_shape), dnnl::memory::data_type::f32, dnnl::memory::format_tag::nChw16c);
+  try {
+    ConvForward(ctx, s, winograd, dnnl::prop_kind::forward_inference, x_md, y_md);
+    auto hint = ConvForward(ctx, s, winograd, dnnl::prop_kind::forward_training, x_md, y_md);
+    ConvBackwardData(ctx, s, winograd, x_md, y_md, hint);
+    return true;
+  } catch (const dnnl::error&) {
+    return false;
+  }
+}
 
 absl::StatusOr<ConvSetup> Setup(const KernelContext& ctx) {
   const Shape& w_shape = ctx.InputShape(1);
@@ -31,6 +92,14 @@ absl::StatusOr<ConvSetup> Setup(const KernelContext& ctx) {
     s.weight_dims[1] /= group;
   }
   s.any_weights = dnnl::memory::desc(Dims(s.weight_dims), dnnl::memory::data_type::f32, dnnl::memory::format_tag::any);
+  const Shape& x_shape = ctx.InputShape(0);
+  s.blocked = x_shape.size() == 4 && group == 1 && x_shape[1] % kBlock == 0 && w_shape[0] % kBlock == 0;
+  const WindowGeometry& g = s.geometry;
+  const bool winograd_window = g.kernel == std::vector<int64_t>{3, 3} && g.strides == std::vector<int64_t>{1, 1} &&
+                               g.dilations == std::vector<int64_t>{1, 1};
+  if (s.blocked && winograd_window && x_shape[0] >= kWinogradMinBatch && WinogradAvailable(ctx, s)) {
+    s.algorithm = dnnl::algorithm::convolution_winograd;
+  }
   return s;
 }
 
@@ -42,22 +111,8 @@ absl::StatusOr<dnnl::convolution_forward::primitive_desc> MakeConvForward(const 
                                                                           const dnnl::memory::desc& y_md) {
   auto setup = Setup(ctx);
   if (!setup.ok()) return setup.status();
-  const WindowGeometry& g = setup->geometry;
-  auto desc = ctx.HasInput(2)
-                  ? dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, x_md,
-                                                    setup->any_weights, PlainDesc({ctx.InputShape(1)[0]}), y_md,
-                                                    Dims(g.strides), Dims(setup->dilations), Dims(g.pads_begin),
-                                                    Dims(g.pads_end))
-                  : dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, x_md,
-                                                    setup->any_weights, y_md, Dims(g.strides), Dims(setup->dilations),
-                                                    Dims(g.pads_begin), Dims(g.pads_end));
-  dnnl::primitive_attr attr;
-  if (ctx.fuse_relu) {
-    dnnl::post_ops ops;
-    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-    attr.set_post_ops(ops);
-  }
-  return dnnl::convolution_forward::primitive_desc(desc, attr, ctx.engine);
+  if (!setup->blocked) return ConvForward(ctx, *setup, setup->algorithm, prop, x_md, y_md);
+  return ConvForward(ctx, *setup, setup->algorithm, prop, Blocked(x_md), Blocked(y_md));
 }
 
 absl::StatusOr<std::unique_ptr<Kernel>> MakeConvKernel(const KernelContext& ctx) {
@@ -86,12 +141,7 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeConvKernel(const KernelContext& ctx)
   if (ctx.NeedsInputGrad(0)) {
     auto hint = MakeConvForward(ctx, dnnl::prop_kind::forward_training, x_md, y_md);
     if (!hint.ok()) return hint.status();
-    const WindowGeometry& g = setup->geometry;
-    dnnl::convolution_backward_data::primitive_desc bwd_pd(
-        dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, x_md, setup->any_weights, y_md,
-                                              Dims(g.strides),
-                                              Dims(setup->dilations), Dims(g.pads_begin), Dims(g.pads_end)),
-        ctx.engine, *hint);
+    const auto bwd_pd = ConvBackwardData(ctx, *setup, setup->algorithm, x_md, y_md, *hint);
     kernel->backward.push_back({dnnl::convolution_backward_data(bwd_pd),
                                 {{DNNL_ARG_DIFF_DST, ctx.output_grad},
                                  {DNNL_ARG_WEIGHTS, RelayoutConstant(ctx.engine, weights, bwd_pd.weights_desc())},
