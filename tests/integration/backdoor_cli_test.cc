@@ -18,29 +18,21 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "tests/integration/cli_runner.h"
 #include "tests/integration/server_process.h"
 
 namespace crucible {
 namespace {
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;  // stdout only (progress on stderr is dropped).
-};
+using testing::CommandResult;
 
+// stdout only: progress on stderr is dropped.
 CommandResult RunCli(const std::string& server, const std::string& args) {
-  const std::string command = std::string(CRUCIBLE_CLI_BINARY) + " --server " + server + " " + args + " 2>/dev/null";
-  CommandResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  return testing::RunCli(server, args, "2>/dev/null");
 }
 
-std::string Fixture(const std::string& name) { return std::string(CRUCIBLE_FIXTURES_DIR) + "/backdoor/" + name; }
+
+std::string Fixture(const std::string& name) { return testing::FixturePath("backdoor/" + name); }
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

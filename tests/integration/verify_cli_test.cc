@@ -16,31 +16,19 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "tests/integration/cli_runner.h"
 #include "tests/integration/server_process.h"
 
 namespace crucible {
 namespace {
 
+using testing::CommandResult;
+using testing::RunCli;
+
+
 using ::testing::HasSubstr;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr
-};
-
-CommandResult RunCli(const std::string& server, const std::string& args) {
-  const std::string command = std::string(CRUCIBLE_CLI_BINARY) + " --server " + server + " " + args + " 2>&1";
-  CommandResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
-std::string Fixture(const std::string& relative) { return std::string(CRUCIBLE_FIXTURES_DIR) + "/" + relative; }
+std::string Fixture(const std::string& relative) { return testing::FixturePath(relative); }
 
 class VerifyCliTest : public ::testing::Test {
  protected:
