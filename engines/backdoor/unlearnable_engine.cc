@@ -45,7 +45,7 @@ std::vector<float> PixelRows(const Dataset& data, const v1::Preprocess& preproce
 
 }  // namespace
 
-absl::Status UnlearnableEngine::Validate(const v1::JobSpec& spec, const Model& model, const Dataset* dataset) const {
+absl::Status UnlearnableEngine::Validate(const v1::JobSpec& spec, const Model& /*model*/, const Dataset* dataset) const {
   const v1::UnlearnableConfig& config = spec.unlearnable();
   if (dataset == nullptr) return absl::InvalidArgumentError("unlearnable needs a dataset (spec.dataset_id)");
   if (!dataset->has_labels()) return absl::InvalidArgumentError("unlearnable needs a dataset with labels");
