@@ -93,7 +93,9 @@ async function main() {
     const fgsmConfig = join(dataDir, 'fgsm.json');
     writeFileSync(fgsmConfig, JSON.stringify({epsilons: EPSILONS, preprocess: {scale: 1 / 255}}));
     const pgdConfig = join(dataDir, 'pgd.json');
-    writeFileSync(pgdConfig, JSON.stringify({epsilon: 0.1, steps: 40, step_size: 0.01, preprocess: {scale: 1 / 255}}));
+    // Long enough to hold the only worker until the test cancels it, however fast the machine.
+    writeFileSync(pgdConfig, JSON.stringify({epsilon: 0.1, steps: 100000, step_size: 0.0001,
+                                             preprocess: {scale: 1 / 255}}));
 
     const upload = await cli(server.grpc, ['model', 'upload', '--name', HOSTILE_NAME, hostileModel]);
     check(upload.code === 0, 'model with an HTML/script name uploaded through the CLI');
@@ -101,7 +103,8 @@ async function main() {
     await page.goto(server.http + '/');
     await page.evaluate(() => (window.__stillTheSamePage = true));
 
-    // One worker: the PGD job runs first, so the FGSM job is seen queued, then running, then done.
+    // One worker: the PGD job holds it, so the FGSM job is seen queued; once the page shows
+    // it waiting, the PGD job is cancelled and the FGSM job runs to the end.
     const blocker = cli(server.grpc, ['run', '--engine', 'pgd', '--model', hostileModel, '--inputs', inputs,
                                       '--labels', labels, '--config', pgdConfig]);
     await new Promise((r) => setTimeout(r, 300));
@@ -113,6 +116,7 @@ async function main() {
     const deadline = Date.now() + 120000;
     let finalRow = null;
     let pgdRow = null;
+    let blockerCancelled = false;
     while (Date.now() < deadline) {
       const rows = await page.$$eval('#jobs-body tr', (trs) => trs.map((tr) => ({
         id: tr.dataset.jobId,
@@ -126,6 +130,10 @@ async function main() {
       if (row) {
         const last = seen[seen.length - 1];
         if (!last || last.state !== row.state || last.progress !== row.progress) seen.push(row);
+        if (pgdRow && !blockerCancelled && row.state === 'QUEUED') {
+          blockerCancelled = true;
+          await cli(server.grpc, ['job', 'cancel', pgdRow.id]);
+        }
         if (row.state === 'SUCCEEDED') {
           finalRow = row;
           break;
