@@ -19,7 +19,6 @@ Usage: bench/pytorch_attacks.py --models DIR [--threads 2] [--min-time 0.5]
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tools"))
-from pytorch_baseline import OnnxAsTorch  # noqa: E402
+from pytorch_baseline import OnnxAsTorch, measure  # noqa: E402
 from make_cw_reference import cw_l2  # noqa: E402
 
 EPSILON, PGD_STEP, PGD_STEPS, CW_ITERATIONS = 0.1, 0.01, 40, 100
@@ -58,18 +57,6 @@ def cw(net, x, y):
     return cw_l2(net, x, y, binary_search_steps=1, max_iterations=CW_ITERATIONS, abort_early=False)
 
 
-def measure(fn, warm_up, min_time):
-    warm_up()
-    calls = 0
-    start = time.perf_counter()
-    while True:
-        fn()
-        calls += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_time:
-            return calls / elapsed
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", required=True)
@@ -96,7 +83,7 @@ def main():
                     with torch.inference_mode():
                         return net(adv).argmax(1)
 
-                calls = measure(run, lambda: input_gradient(net, x, y), args.min_time)
+                calls = measure(run, args.min_time, warm_up=lambda: input_gradient(net, x, y))
                 print(json.dumps({"model": name, "attack": attack, "batch": batch,
                                   "images_per_second": calls * batch}), flush=True)
 

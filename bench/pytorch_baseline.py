@@ -98,9 +98,13 @@ class OnnxAsTorch:
         return env[self.output]
 
 
-def measure(fn, min_time):
-    for _ in range(3):
-        fn()
+def measure(fn, min_time, warm_up=None):
+    """Calls of `fn` per second over at least `min_time` s, after `warm_up` (default: 3 calls)."""
+    if warm_up is None:
+        for _ in range(3):
+            fn()
+    else:
+        warm_up()
     iterations = 0
     start = time.perf_counter()
     while True:
