@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 
 namespace crucible::testing {
 
@@ -21,6 +23,13 @@ CommandResult RunShell(const std::string& command) {
 
 CommandResult RunCli(const std::string& server, const std::string& args, const std::string& stderr_redirect) {
   return RunShell(std::string(CRUCIBLE_CLI_BINARY) + " --server " + server + " " + args + " " + stderr_redirect);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
 }
 
 std::string FixturePath(const std::string& relative) { return std::string(CRUCIBLE_FIXTURES_DIR) + "/" + relative; }

@@ -24,6 +24,9 @@ CommandResult RunShell(const std::string& command);
 CommandResult RunCli(const std::string& server, const std::string& args,
                      const std::string& stderr_redirect = "2>&1");
 
+// The whole file at `path` (empty when it cannot be read).
+std::string ReadFile(const std::string& path);
+
 // Absolute path of a file under tests/fixtures.
 std::string FixturePath(const std::string& relative);
 

@@ -1,36 +1,26 @@
 // The `crucible` command line against a real server: `run` end to end with
 // its exit codes and --json output, dedup on re-run, and usage errors.
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
 #include <fstream>
 #include <regex>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/integration/cli_runner.h"
-#include "tests/integration/server_process.h"
+#include "tests/integration/cli_job_fixture.h"
 
 namespace crucible {
 namespace {
 
 using testing::CommandResult;
 using testing::RunCli;
-
-
 using ::testing::HasSubstr;
 
 std::string Fixture(const std::string& relative) { return testing::FixturePath(relative); }
 
-class CliTest : public ::testing::Test {
+class CliTest : public testing::CliJobTest {
  protected:
   void SetUp() override {
-    data_dir_ = testing::NewTempDir();
-    server_ = std::make_unique<testing::ServerProcess>(data_dir_);
-    ASSERT_TRUE(server_->Start().ok()) << server_->Log();
-    config_ = data_dir_ + "/evaluate.json";
-    std::ofstream(config_) << R"({"preprocess": {"std": [255]}})";
+    CliJobTest::SetUp();
+    config_ = WriteConfig("evaluate", R"({"preprocess": {"std": [255]}})");
   }
 
   std::string RunEvaluate(const std::string& extra) {
@@ -39,9 +29,7 @@ class CliTest : public ::testing::Test {
            " " + extra;
   }
 
-  std::string data_dir_;
   std::string config_;
-  std::unique_ptr<testing::ServerProcess> server_;
 };
 
 TEST_F(CliTest, RunPrintsTheFinishedJobAndExitsZero) {

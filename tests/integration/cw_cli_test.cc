@@ -2,12 +2,6 @@
 // read from --json, the adversarial examples downloaded with `crucible artifact download`
 // and re-classified here by a forward pass of the same ONNX model; a bad config is
 // rejected at submit naming its field.
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
-#include <fstream>
-#include <regex>
 
 #include "crucible/v1/jobs.pb.h"
 #include "engines/core/batched_forward.h"
@@ -16,9 +10,8 @@
 #include "engines/core/ndarray.h"
 #include "engines/core/npy.h"
 #include "gmock/gmock.h"
-#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
-#include "tests/integration/server_process.h"
+#include "tests/integration/cli_job_fixture.h"
 
 namespace crucible {
 namespace {
@@ -27,35 +20,14 @@ using ::testing::HasSubstr;
 
 constexpr int64_t kExamples = 20;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;  // stdout only.
-  std::string err;
-};
+using testing::CommandResult;
 
-CommandResult RunCli(const std::string& server, const std::string& args, const std::string& err_path) {
-  const std::string command =
-      std::string(CRUCIBLE_CLI_BINARY) + " --server " + server + " " + args + " 2>" + err_path;
-  CommandResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream err(err_path);
-  result.err.assign(std::istreambuf_iterator<char>(err), std::istreambuf_iterator<char>());
-  return result;
-}
+std::string Fixture(const std::string& relative) { return testing::FixturePath(relative); }
 
-std::string Fixture(const std::string& relative) { return std::string(CRUCIBLE_FIXTURES_DIR) + "/" + relative; }
-
-class CwCliTest : public ::testing::Test {
+class CwCliTest : public testing::CliJobTest {
  protected:
   void SetUp() override {
-    dir_ = testing::NewTempDir();
-    server_ = std::make_unique<testing::ServerProcess>(dir_);
-    ASSERT_TRUE(server_->Start().ok()) << server_->Log();
+    CliJobTest::SetUp();
     // The first kExamples bundled images (uint8) and labels.
     auto images = ReadNpyFile(Fixture("data/fmnist_test_1000_images.npy"));
     ASSERT_TRUE(images.ok());
@@ -63,32 +35,29 @@ class CwCliTest : public ::testing::Test {
     NdArray head = *images;
     head.shape[0] = kExamples;
     head.bytes.resize(kExamples * 28 * 28);
-    ASSERT_TRUE(WriteNpyFile(dir_ + "/inputs.npy", head).ok());
+    ASSERT_TRUE(WriteNpyFile(data_dir_ + "/inputs.npy", head).ok());
     labels_ = *ToLabels(*ReadNpyFile(Fixture("data/fmnist_test_1000_labels.npy")));
     labels_.resize(kExamples);
-    ASSERT_TRUE(WriteNpyFile(dir_ + "/labels.npy", FromLabels(labels_)).ok());
+    ASSERT_TRUE(WriteNpyFile(data_dir_ + "/labels.npy", FromLabels(labels_)).ok());
   }
 
-  std::string Run(const std::string& config_json) {
-    std::ofstream(dir_ + "/cw.json") << config_json;
-    return "run --engine cw --model " + Fixture("models/fmnist_lenet.onnx") + " --inputs " + dir_ +
-           "/inputs.npy --labels " + dir_ + "/labels.npy --config " + dir_ + "/cw.json --json";
+  CommandResult Run(const std::string& config_json, const std::string& stderr_redirect) {
+    return Cli("run --engine cw --model " + Fixture("models/fmnist_lenet.onnx") + " --inputs " + data_dir_ +
+                   "/inputs.npy --labels " + data_dir_ + "/labels.npy --config " + WriteConfig("cw", config_json) +
+                   " --json",
+               stderr_redirect);
   }
 
-  std::string dir_;
   Tensor images_;
   std::vector<int64_t> labels_;
-  std::unique_ptr<testing::ServerProcess> server_;
 };
 
 TEST_F(CwCliTest, RunReportsAndTheDownloadedAdversarialsAreAdversarial) {
-  const CommandResult run = RunCli(server_->address(),
-                                   Run(R"({"norm": "L2", "binary_search_steps": 5, "max_iterations": 100,
-                                           "initial_const": 0.1, "preprocess": {"scale": 0.003921569}})"),
-                                   dir_ + "/run.err");
-  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
-  v1::Job job;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(run.out, &job).ok()) << run.out;
+  const CommandResult run = Run(R"({"norm": "L2", "binary_search_steps": 5, "max_iterations": 100,
+                                    "initial_const": 0.1, "preprocess": {"scale": 0.003921569}})",
+                                "2>/dev/null");
+  ASSERT_EQ(run.exit_code, 0) << run.out << server_->Log();
+  const v1::Job job = ParseJob(run);
   EXPECT_EQ(job.state(), v1::SUCCEEDED);
   const v1::AttackReport& report = job.report().attack();
   ASSERT_EQ(report.examples_size(), kExamples);
@@ -106,11 +75,7 @@ TEST_F(CwCliTest, RunReportsAndTheDownloadedAdversarialsAreAdversarial) {
   for (const v1::Artifact& artifact : job.artifacts()) names.push_back(artifact.name());
   EXPECT_THAT(names, ::testing::Contains("adversarial_examples.npy"));
 
-  const std::string saved = dir_ + "/adversarial.npy";
-  const CommandResult download = RunCli(
-      server_->address(), "artifact download " + job.id() + " adversarial_examples.npy -o " + saved, dir_ + "/dl.err");
-  ASSERT_EQ(download.exit_code, 0) << download.out << download.err;
-  auto adversarial_array = ReadNpyFile(saved);
+  auto adversarial_array = ParseNpy(Download(job, "adversarial_examples.npy"));
   ASSERT_TRUE(adversarial_array.ok()) << adversarial_array.status();
   const Tensor adversarial = ToFloatTensor(*adversarial_array);
   ASSERT_EQ(adversarial.shape(), (Shape{kExamples, 1, 28, 28}));
@@ -141,13 +106,13 @@ TEST_F(CwCliTest, RunReportsAndTheDownloadedAdversarialsAreAdversarial) {
 }
 
 TEST_F(CwCliTest, BadConfigIsRejectedAtSubmitNamingTheField) {
-  CommandResult run = RunCli(server_->address(), Run(R"({"confidence": -1})"), dir_ + "/bad.err");
+  CommandResult run = Run(R"({"confidence": -1})", "2>&1");
   EXPECT_NE(run.exit_code, 0);
-  EXPECT_THAT(run.err, HasSubstr("INVALID_ARGUMENT"));
-  EXPECT_THAT(run.err, HasSubstr("cw.confidence"));
-  run = RunCli(server_->address(), Run(R"({"targeted": true, "target_class": 10})"), dir_ + "/bad.err");
+  EXPECT_THAT(run.out, HasSubstr("INVALID_ARGUMENT"));
+  EXPECT_THAT(run.out, HasSubstr("cw.confidence"));
+  run = Run(R"({"targeted": true, "target_class": 10})", "2>&1");
   EXPECT_NE(run.exit_code, 0);
-  EXPECT_THAT(run.err, HasSubstr("cw.target_class"));
+  EXPECT_THAT(run.out, HasSubstr("cw.target_class"));
 }
 
 }  // namespace

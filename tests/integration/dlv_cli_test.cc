@@ -4,13 +4,8 @@
 // adversarial examples that an independent forward pass here (Executor on the
 // reported pixels) confirms are inside the box and misclassified. Bad configs
 // and an unsupported model (the LeNet's MaxPool) fail at submit.
-#include <sys/wait.h>
-
 #include <algorithm>
-#include <array>
 #include <cmath>
-#include <cstdio>
-#include <fstream>
 
 #include "crucible/v1/jobs.pb.h"
 #include "engines/core/batched_forward.h"
@@ -19,56 +14,34 @@
 #include "engines/core/ndarray.h"
 #include "engines/core/npy.h"
 #include "gmock/gmock.h"
-#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
-#include "tests/integration/cli_runner.h"
-#include "tests/integration/server_process.h"
+#include "tests/integration/cli_job_fixture.h"
 
 namespace crucible {
 namespace {
 
 using testing::CommandResult;
-using testing::RunCli;
-
-
 using ::testing::HasSubstr;
 
 std::string Fixture(const std::string& relative) { return testing::FixturePath(relative); }
 
-class DlvCliTest : public ::testing::Test {
+class DlvCliTest : public testing::CliJobTest {
  protected:
-  void SetUp() override {
-    data_dir_ = testing::NewTempDir();
-    server_ = std::make_unique<testing::ServerProcess>(data_dir_);
-    ASSERT_TRUE(server_->Start().ok()) << server_->Log();
-  }
-
+  // Error messages are on stderr: kept in `out`.
   CommandResult Run(const std::string& model, const std::string& config_json) {
-    const std::string config = data_dir_ + "/dlv" + std::to_string(configs_++) + ".json";
-    std::ofstream(config) << config_json;
-    return RunCli(server_->address(), "run --engine dlv --model " + Fixture("models/" + model) + " --inputs " +
-                                          Fixture("attacks/inputs.npy") + " --config " + config + " --json");
+    const std::string config = WriteConfig("dlv" + std::to_string(configs_++), config_json);
+    return Cli("run --engine dlv --model " + Fixture("models/" + model) + " --inputs " + Fixture("attacks/inputs.npy") +
+                   " --config " + config + " --json",
+               "2>&1");
   }
 
-  v1::Job Parse(const CommandResult& run) {
-    v1::Job job;
-    // --json prints the Job on stdout; progress lines on stderr come first.
-    const size_t start = run.out.find("{\n");
-    EXPECT_NE(start, std::string::npos) << run.out;
-    const auto parsed = google::protobuf::util::JsonStringToMessage(run.out.substr(start), &job);
-    EXPECT_TRUE(parsed.ok()) << parsed.ToString() << "\n" << run.out;
-    return job;
-  }
-
-  std::string data_dir_;
   int configs_ = 0;
-  std::unique_ptr<testing::ServerProcess> server_;
 };
 
 TEST_F(DlvCliTest, SmallBoxIsProvedSafeWithLayerStatistics) {
   const CommandResult run = Run("fmnist_mlp.onnx", R"({"epsilon": 0.002, "input_index": 1, "timeout_seconds": 120})");
   ASSERT_EQ(run.exit_code, 0) << run.out << server_->Log();
-  const v1::Job job = Parse(run);
+  const v1::Job job = ParseJob(run);
   ASSERT_EQ(job.state(), v1::SUCCEEDED);
   const v1::DlvReport& report = job.report().dlv();
   EXPECT_EQ(report.result(), v1::UNSAT);
@@ -90,7 +63,7 @@ TEST_F(DlvCliTest, LargeBoxAdversarialExamplesHoldUpToAnIndependentForwardPass) 
                                     "steps": 2, "max_manipulations": 5000, "max_examples": 2,
                                     "input_layer_only": true})");
   ASSERT_EQ(run.exit_code, 0) << run.out << server_->Log();
-  const v1::Job job = Parse(run);
+  const v1::Job job = ParseJob(run);
   const v1::DlvReport& report = job.report().dlv();
   ASSERT_EQ(report.result(), v1::SAT) << run.out;
   ASSERT_EQ(report.analyses_size(), 16);

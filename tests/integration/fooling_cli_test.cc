@@ -4,13 +4,7 @@
 // independent forward pass (Executor + softmax here), the PNG downloaded and
 // checked for its signature and size; and a pgd run whose artifacts include
 // the adversarial_examples.png grid.
-#include <sys/wait.h>
-
-#include <array>
 #include <cmath>
-#include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "crucible/v1/jobs.pb.h"
 #include "engines/core/executor.h"
@@ -18,30 +12,15 @@
 #include "engines/core/ndarray.h"
 #include "engines/core/npy.h"
 #include "gmock/gmock.h"
-#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
-#include "tests/integration/cli_runner.h"
-#include "tests/integration/server_process.h"
+#include "tests/integration/cli_job_fixture.h"
 
 namespace crucible {
 namespace {
 
-using testing::CommandResult;
-
-// stdout only: progress on stderr is dropped.
-CommandResult RunCli(const std::string& server, const std::string& args) {
-  return testing::RunCli(server, args, "2>/dev/null");
-}
-
+using testing::ReadFile;
 
 std::string Fixture(const std::string& relative) { return testing::FixturePath(relative); }
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
-}
 
 uint32_t BigEndian32(const std::string& bytes, size_t at) {
   return (uint32_t(uint8_t(bytes[at])) << 24) | (uint32_t(uint8_t(bytes[at + 1])) << 16) |
@@ -57,41 +36,12 @@ uint32_t ExpectPng(const std::string& bytes) {
   return BigEndian32(bytes, 16);
 }
 
-class FoolingCliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    data_dir_ = testing::NewTempDir();
-    server_ = std::make_unique<testing::ServerProcess>(data_dir_);
-    ASSERT_TRUE(server_->Start().ok()) << server_->Log();
-  }
-
-  // Runs `crucible run ... --json` and parses the finished Job.
-  v1::Job RunJob(const std::string& args) {
-    const CommandResult run = RunCli(server_->address(), "run " + args + " --json");
-    EXPECT_EQ(run.exit_code, 0) << run.out << server_->Log();
-    v1::Job job;
-    const auto parsed = google::protobuf::util::JsonStringToMessage(run.out, &job);
-    EXPECT_TRUE(parsed.ok()) << parsed.ToString() << "\n" << run.out;
-    EXPECT_EQ(job.state(), v1::SUCCEEDED) << run.out;
-    return job;
-  }
-
-  std::string Download(const v1::Job& job, const std::string& name) {
-    const std::string path = data_dir_ + "/" + job.id() + "_" + name;
-    const CommandResult download =
-        RunCli(server_->address(), "artifact download " + job.id() + " " + name + " --output " + path);
-    EXPECT_EQ(download.exit_code, 0) << download.out;
-    return ReadFile(path);
-  }
-
-  std::string data_dir_;
-  std::unique_ptr<testing::ServerProcess> server_;
-};
+class FoolingCliTest : public testing::CliJobTest {};
 
 TEST_F(FoolingCliTest, FoolingImagesReachTheTargetByAnIndependentForwardPass) {
   for (const std::string method : {"EVOLUTION", "GRADIENT"}) {
-    const std::string config = data_dir_ + "/fooling_" + method + ".json";
-    std::ofstream(config) << R"({"method": ")" << method << R"(", "seed": 5, "classes": [0, 3, 9]})";
+    const std::string config =
+        WriteConfig("fooling_" + method, R"({"method": ")" + method + R"(", "seed": 5, "classes": [0, 3, 9]})");
     const v1::Job job = RunJob("--engine fooling --model " + Fixture("models/fmnist_lenet.onnx") + " --config " + config);
     ASSERT_EQ(job.report().fooling().classes_size(), 3) << method;
     const std::vector<int64_t> targets = {0, 3, 9};
@@ -124,8 +74,7 @@ TEST_F(FoolingCliTest, FoolingImagesReachTheTargetByAnIndependentForwardPass) {
 }
 
 TEST_F(FoolingCliTest, PgdWritesThePictureGrid) {
-  const std::string config = data_dir_ + "/pgd.json";
-  std::ofstream(config) << R"({"epsilon": 0.1})";
+  const std::string config = WriteConfig("pgd", R"({"epsilon": 0.1})");
   const v1::Job job = RunJob("--engine pgd --model " + Fixture("models/fmnist_lenet.onnx") + " --inputs " +
                              Fixture("attacks/inputs.npy") + " --labels " + Fixture("attacks/labels.npy") +
                              " --config " + config);

@@ -4,19 +4,15 @@
 // unreachable server. The JUnit XML is read back with Python's XML parser
 // (xml.etree), and the measured accuracy is the PyTorch one
 // (tests/fixtures/golden/accuracy.json: 874 of 1000).
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
 #include <chrono>
 #include <fstream>
 #include <regex>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/integration/cli_runner.h"
 #include "tests/integration/server_process.h"
 
 namespace crucible {
@@ -25,30 +21,13 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr together.
-};
+using testing::CommandResult;
+using testing::ReadFile;
 
-CommandResult RunShell(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+// `command` with stderr merged into stdout.
+CommandResult RunShell(const std::string& command) { return testing::RunShell(command + " 2>&1"); }
 
-std::string Fixture(const std::string& relative) { return std::string(CRUCIBLE_FIXTURES_DIR) + "/" + relative; }
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+std::string Fixture(const std::string& relative) { return testing::FixturePath(relative); }
 
 // Parses a JUnit file with Python's xml.etree and prints the suite's counts
 // ("suite TESTS FAILURES ERRORS"), then one line per test case: "case NAME

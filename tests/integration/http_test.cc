@@ -41,12 +41,7 @@ using ::testing::Not;
 
 std::string Fixture(const std::string& relative) { return testing::FixturePath(relative); }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using testing::ReadFile;
 
 template <typename Message>
 Message ParseJson(const std::string& json) {

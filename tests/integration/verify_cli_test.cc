@@ -4,40 +4,29 @@
 // are re-checked here by an independent executor forward pass, the human
 // report names the result, and a property that does not fit the model is
 // rejected at submit naming the line.
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
 #include <fstream>
 
 #include "crucible/v1/jobs.pb.h"
 #include "engines/core/executor.h"
 #include "engines/core/model.h"
 #include "gmock/gmock.h"
-#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
-#include "tests/integration/cli_runner.h"
-#include "tests/integration/server_process.h"
+#include "tests/integration/cli_job_fixture.h"
 
 namespace crucible {
 namespace {
 
 using testing::CommandResult;
 using testing::RunCli;
-
-
 using ::testing::HasSubstr;
 
 std::string Fixture(const std::string& relative) { return testing::FixturePath(relative); }
 
-class VerifyCliTest : public ::testing::Test {
+class VerifyCliTest : public testing::CliJobTest {
  protected:
   void SetUp() override {
-    data_dir_ = testing::NewTempDir();
-    server_ = std::make_unique<testing::ServerProcess>(data_dir_);
-    ASSERT_TRUE(server_->Start().ok()) << server_->Log();
-    config_ = data_dir_ + "/verify.json";
-    std::ofstream(config_) << R"({"timeout_seconds": 60, "threads": 2})";
+    CliJobTest::SetUp();
+    config_ = WriteConfig("verify", R"({"timeout_seconds": 60, "threads": 2})");
   }
 
   CommandResult Run(const std::string& model, const std::string& property, const std::string& extra) {
@@ -45,25 +34,14 @@ class VerifyCliTest : public ::testing::Test {
                                           Fixture(property) + " --config " + config_ + " " + extra);
   }
 
-  v1::Job Parse(const CommandResult& run) {
-    v1::Job job;
-    const size_t start = run.out.find("{\n");
-    EXPECT_NE(start, std::string::npos) << run.out;
-    const auto parsed = google::protobuf::util::JsonStringToMessage(run.out.substr(start), &job);
-    EXPECT_TRUE(parsed.ok()) << parsed.ToString() << "\n" << run.out;
-    return job;
-  }
-
-  std::string data_dir_;
   std::string config_;
-  std::unique_ptr<testing::ServerProcess> server_;
 };
 
 TEST_F(VerifyCliTest, SatCounterexampleViolatesThePropertyInAnIndependentForwardPass) {
   const CommandResult run = Run("vnncomp/acasxu/ACASXU_run2a_2_1_batch_2000.onnx", "vnncomp/acasxu/vnnlib/prop_2.vnnlib",
                                 "--json");
   ASSERT_EQ(run.exit_code, 0) << run.out << server_->Log();
-  const v1::Job job = Parse(run);
+  const v1::Job job = ParseJob(run);
   ASSERT_EQ(job.state(), v1::SUCCEEDED);
   const v1::VerificationReport& report = job.report().verification();
   ASSERT_EQ(report.result(), v1::SAT) << run.out;  // ground_truth.csv: sat
@@ -87,7 +65,7 @@ TEST_F(VerifyCliTest, UnsatInstancesAreProvedAndPrintedForPeople) {
   CommandResult run = Run("vnncomp/acasxu/ACASXU_run2a_1_2_batch_2000.onnx", "vnncomp/acasxu/vnnlib/prop_1.vnnlib",
                           "--json");
   ASSERT_EQ(run.exit_code, 0) << run.out << server_->Log();
-  EXPECT_EQ(Parse(run).report().verification().result(), v1::UNSAT) << run.out;  // ground truth: unsat
+  EXPECT_EQ(ParseJob(run).report().verification().result(), v1::UNSAT) << run.out;  // ground truth: unsat
 
   run = Run("vnncomp/test/test_unsat.onnx", "vnncomp/test/test_prop.vnnlib", "");
   ASSERT_EQ(run.exit_code, 0) << run.out;
