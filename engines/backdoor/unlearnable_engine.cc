@@ -129,8 +129,10 @@ absl::StatusOr<v1::Report> UnlearnableEngine::Run(const v1::JobSpec& spec, JobCo
   out.set_train_examples(train_rows);
   out.set_heldout_examples(n - train_rows);
   std::vector<double> final_accuracy;
+  // Progress counts trainings: one per trial, then two per further spectral split.
+  const double trainings = trials.size() + (trials.size() == 3 ? 2 * (kSpectralSplits - 1) : 0);
   for (size_t t = 0; t < trials.size(); ++t) {
-    context.ReportProgress(double(t) / trials.size(), "train", absl::StrCat("training the ", trials[t].name, " model"));
+    context.ReportProgress(t / trainings, "train", absl::StrCat("training the ", trials[t].name, " model"));
     TinyTrainOptions options = base;
     options.hidden_units = trials[t].hidden;
     ASSIGN_OR_RETURN(const TinyTrainResult result, TrainTinyClassifier(*trials[t].features, trials[t].width, labels,
@@ -155,7 +157,7 @@ absl::StatusOr<v1::Report> UnlearnableEngine::Run(const v1::JobSpec& spec, JobCo
   if (trials.size() == 3) {
     double pixel_total = final_accuracy[0], spectrum_total = final_accuracy[2];
     for (int split = 1; split < kSpectralSplits; ++split) {
-      context.ReportProgress(double(2 + split) / (2 + kSpectralSplits), "train",
+      context.ReportProgress((trials.size() + 2 * (split - 1)) / trainings, "train",
                              absl::StrCat("spectral test, split ", split + 1, " of ", kSpectralSplits));
       const int64_t shift = split * n / kSpectralSplits;
       std::vector<int64_t> rotated_labels = labels;

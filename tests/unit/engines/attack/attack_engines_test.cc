@@ -13,34 +13,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/engines/core/test_files.h"
+#include "tests/unit/engines/fake_job_context.h"
 
 namespace crucible {
 namespace {
 
+using testing::FakeJobContext;
 using testing::FixturePath;
 using testing::LoadTensor;
-
-class FakeContext final : public JobContext {
- public:
-  FakeContext(const Model& model, const Dataset* dataset) : model_(model), dataset_(dataset) {}
-  const Model& model() const override { return model_; }
-  const Dataset* dataset() const override { return dataset_; }
-  void ReportProgress(double fraction, std::string_view, std::string_view) override { last_progress = fraction; }
-  bool Cancelled() const override { return false; }
-  absl::Time deadline() const override { return absl::InfiniteFuture(); }
-  int threads() const override { return 2; }
-  absl::Status WriteArtifact(const std::string& name, const std::string&, std::string_view bytes) override {
-    artifacts[name] = std::string(bytes);
-    return absl::OkStatus();
-  }
-
-  double last_progress = 0;
-  std::map<std::string, std::string> artifacts;
-
- private:
-  const Model& model_;
-  const Dataset* dataset_;
-};
 
 struct Case {
   std::string name;
@@ -116,7 +96,7 @@ TEST_P(AttackReferenceTest, AdversarialExamplesEqualPyTorchs) {
   data.inputs = inputs;
   data.labels = *ToLabels(*ReadNpyFile(FixturePath("attacks/labels.npy")));
   const v1::JobSpec spec = SpecFor(c);
-  FakeContext context(*model, &data);
+  FakeJobContext context(*model, &data);
   const Engine& engine = c.params.at("attack") == "fgsm" ? static_cast<const Engine&>(FgsmEngine())
                                                           : static_cast<const Engine&>(PgdEngine());
   ASSERT_TRUE(engine.Validate(spec, *model, &data).ok());
@@ -182,7 +162,7 @@ TEST(AttackEngineTest, TargetedFgsmEqualsPyTorchPerTargetClass) {
     for (int64_t target = 0; target < 10; ++target) {
       v1::JobSpec spec = SpecFor(c);
       spec.mutable_fgsm()->set_target_class(target);
-      FakeContext context(*model, &data);
+      FakeJobContext context(*model, &data);
       auto report = FgsmEngine().Run(spec, context);
       ASSERT_TRUE(report.ok()) << report.status();
       const Tensor adversarial = ToFloatTensor(*ParseNpy(context.artifacts.at("adversarial_examples.npy")));
@@ -233,14 +213,14 @@ TEST(AttackEngineTest, SweepCurveMatchesSingleEpsilonRuns) {
   data.labels = *ToLabels(*ReadNpyFile(FixturePath("attacks/labels.npy")));
   v1::JobSpec sweep;
   for (float eps : {0.02f, 0.05f, 0.1f}) sweep.mutable_fgsm()->add_epsilons(eps);
-  FakeContext context(*model, &data);
+  FakeJobContext context(*model, &data);
   auto report = FgsmEngine().Run(sweep, context);
   ASSERT_TRUE(report.ok()) << report.status();
   ASSERT_EQ(report->attack().curve_size(), 3);
   for (const v1::CurvePoint& point : report->attack().curve()) {
     v1::JobSpec single;
     single.mutable_fgsm()->set_epsilon(static_cast<float>(point.epsilon()));
-    FakeContext single_context(*model, &data);
+    FakeJobContext single_context(*model, &data);
     auto single_report = FgsmEngine().Run(single, single_context);
     ASSERT_TRUE(single_report.ok());
     EXPECT_DOUBLE_EQ(point.robust_accuracy(), single_report->attack().robust_accuracy()) << point.epsilon();

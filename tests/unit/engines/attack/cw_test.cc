@@ -20,40 +20,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/engines/core/test_files.h"
+#include "tests/unit/engines/fake_job_context.h"
 
 namespace crucible {
 namespace {
 
+using testing::FakeJobContext;
 using testing::FixturePath;
 using testing::LoadTensor;
-
-class FakeContext final : public JobContext {
- public:
-  FakeContext(const Model& model, const Dataset* dataset) : model_(model), dataset_(dataset) {}
-  const Model& model() const override { return model_; }
-  const Dataset* dataset() const override { return dataset_; }
-  void ReportProgress(double fraction, std::string_view, std::string_view) override {
-    EXPECT_GE(fraction, last_progress - 1e-9);
-    last_progress = fraction;
-    ++progress_calls;
-  }
-  bool Cancelled() const override { return progress_calls >= cancel_after; }
-  absl::Time deadline() const override { return absl::InfiniteFuture(); }
-  int threads() const override { return 2; }
-  absl::Status WriteArtifact(const std::string& name, const std::string&, std::string_view bytes) override {
-    artifacts[name] = std::string(bytes);
-    return absl::OkStatus();
-  }
-
-  double last_progress = 0;
-  int64_t progress_calls = 0;
-  int64_t cancel_after = INT64_MAX;
-  std::map<std::string, std::string> artifacts;
-
- private:
-  const Model& model_;
-  const Dataset* dataset_;
-};
 
 // key=value words of the line of cw_reference.txt whose first word is `first`.
 std::map<std::string, std::string> ReferenceLine(const std::string& first) {
@@ -107,7 +81,7 @@ v1::JobSpec ReferenceSpec() {
 // Re-classifies the adversarial_examples.npy artifact with a fresh executor and checks every
 // per-example record against it: prediction, success, norms, pixel range. Returns the artifact.
 Tensor RecheckReport(const Model& model, const Dataset& data, const v1::AttackReport& report,
-                     const FakeContext& context, bool targeted, int64_t target_class) {
+                     const FakeJobContext& context, bool targeted, int64_t target_class) {
   const Tensor adversarial = ToFloatTensor(*ParseNpy(context.artifacts.at("adversarial_examples.npy")));
   EXPECT_EQ(adversarial.dim(0), data.num_examples());
   auto executor = Executor::Create(model, {.batch_size = data.num_examples(), .num_threads = 2});
@@ -148,7 +122,7 @@ TEST_P(CwReferenceTest, L2MatchesCarlinisAlgorithmInPyTorch) {
   const Dataset data = FixtureImages(100);
   const v1::JobSpec spec = ReferenceSpec();
   ASSERT_TRUE(CwEngine().Validate(spec, *model, &data).ok());
-  FakeContext context(*model, &data);
+  FakeJobContext context(*model, &data);
   auto report = CwEngine().Run(spec, context);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_DOUBLE_EQ(context.last_progress, 1.0);
@@ -186,10 +160,10 @@ TEST(CwEngineTest, ResultsDoNotDependOnTheBatching) {
   const Dataset data = FixtureImages(12);
   v1::JobSpec spec = ReferenceSpec();
   spec.mutable_cw()->set_batch_size(12);
-  FakeContext whole(*model, &data);
+  FakeJobContext whole(*model, &data);
   ASSERT_TRUE(CwEngine().Run(spec, whole).ok());
   spec.mutable_cw()->set_batch_size(5);
-  FakeContext split(*model, &data);
+  FakeJobContext split(*model, &data);
   ASSERT_TRUE(CwEngine().Run(spec, split).ok());
   const Tensor a = ToFloatTensor(*ParseNpy(whole.artifacts.at("adversarial_examples.npy")));
   const Tensor b = ToFloatTensor(*ParseNpy(split.artifacts.at("adversarial_examples.npy")));
@@ -210,7 +184,7 @@ TEST(CwEngineTest, LinfFindsSmallerPerturbationsThanFgsmNeeds) {
   config.set_initial_const(0.1f);
   config.mutable_preprocess()->set_scale(1.0f / 255);
   ASSERT_TRUE(CwEngine().Validate(spec, *model, &data).ok());
-  FakeContext context(*model, &data);
+  FakeJobContext context(*model, &data);
   auto report = CwEngine().Run(spec, context);
   ASSERT_TRUE(report.ok()) << report.status();
   const v1::AttackReport& cw = report->attack();
@@ -226,7 +200,7 @@ TEST(CwEngineTest, LinfFindsSmallerPerturbationsThanFgsmNeeds) {
   v1::JobSpec fgsm;
   fgsm.mutable_fgsm()->set_epsilon(static_cast<float>(cw.mean_linf()));
   fgsm.mutable_fgsm()->mutable_preprocess()->set_scale(1.0f / 255);
-  FakeContext fgsm_context(*model, &data);
+  FakeJobContext fgsm_context(*model, &data);
   auto fgsm_report = FgsmEngine().Run(fgsm, fgsm_context);
   ASSERT_TRUE(fgsm_report.ok()) << fgsm_report.status();
   std::cout << "CW-Linf: success rate " << cw.success_rate() << ", mean Linf " << cw.mean_linf()
@@ -243,7 +217,7 @@ TEST(CwEngineTest, TargetedL2ReachesTheTargetClass) {
   spec.mutable_cw()->set_target_class(3);
   spec.mutable_cw()->set_confidence(1.0f);
   spec.mutable_cw()->set_learning_rate(0.1f);
-  FakeContext context(*model, &data);
+  FakeJobContext context(*model, &data);
   auto report = CwEngine().Run(spec, context);
   ASSERT_TRUE(report.ok()) << report.status();
   const Tensor adversarial = RecheckReport(*model, data, report->attack(), context, true, 3);
@@ -267,8 +241,8 @@ TEST(CwEngineTest, CancellationStopsTheJob) {
   const Dataset data = FixtureImages(8);
   v1::JobSpec spec;
   spec.mutable_cw()->mutable_preprocess()->set_scale(1.0f / 255);  // Reference defaults: 90,000 iterations.
-  FakeContext context(*model, &data);
-  context.cancel_after = 50;
+  FakeJobContext context(*model, &data);
+  context.cancel_after_progress_calls = 50;
   auto report = CwEngine().Run(spec, context);
   EXPECT_EQ(report.status().code(), absl::StatusCode::kCancelled);
   EXPECT_LT(context.progress_calls, 60);

@@ -14,40 +14,15 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/engines/core/test_files.h"
+#include "tests/unit/engines/fake_job_context.h"
 #include "tests/unit/engines/core/test_png.h"
 
 namespace crucible {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::FakeJobContext;
 using testing::FixturePath;
-
-class FakeContext final : public JobContext {
- public:
-  explicit FakeContext(const Model& model) : model_(model) {}
-  const Model& model() const override { return model_; }
-  const Dataset* dataset() const override { return nullptr; }
-  void ReportProgress(double fraction, std::string_view, std::string_view) override {
-    ++progress_calls;
-    last_progress = fraction;
-  }
-  bool Cancelled() const override { return cancelled; }
-  absl::Time deadline() const override { return absl::InfiniteFuture(); }
-  // One thread: the timing of these tests should not depend on how busy the machine is.
-  int threads() const override { return 1; }
-  absl::Status WriteArtifact(const std::string& name, const std::string&, std::string_view bytes) override {
-    artifacts[name] = std::string(bytes);
-    return absl::OkStatus();
-  }
-
-  bool cancelled = false;
-  int progress_calls = 0;
-  double last_progress = 0;
-  std::map<std::string, std::string> artifacts;
-
- private:
-  const Model& model_;
-};
 
 const Model& LeNet() {
   static const Model* model = [] {
@@ -84,7 +59,7 @@ std::vector<std::vector<double>> IndependentProbabilities(const Model& model, co
 
 // Runs the engine and checks that every class reached 0.99 by the report and
 // by an independent forward pass of the artifact; returns the report.
-v1::FoolingReport ExpectEveryClassFooled(v1::JobSpec spec, FakeContext& context) {
+v1::FoolingReport ExpectEveryClassFooled(v1::JobSpec spec, FakeJobContext& context) {
   FoolingEngine engine;
   EXPECT_TRUE(engine.Validate(spec, LeNet(), nullptr).ok());
   auto report = engine.Run(spec, context);
@@ -111,7 +86,7 @@ v1::FoolingReport ExpectEveryClassFooled(v1::JobSpec spec, FakeContext& context)
 TEST(FoolingEngineTest, EvolutionFoolsEveryClassWithTheDefaultBudget) {
   v1::JobSpec spec;
   spec.mutable_fooling()->set_method(v1::FoolingConfig::EVOLUTION);
-  FakeContext context(LeNet());
+  FakeJobContext context(LeNet(), nullptr, /*threads=*/1);
   const v1::FoolingReport report = ExpectEveryClassFooled(spec, context);
   for (const v1::FoolingClass& c : report.classes()) EXPECT_GT(c.iterations(), 0);
   EXPECT_GT(context.progress_calls, 0);
@@ -120,7 +95,7 @@ TEST(FoolingEngineTest, EvolutionFoolsEveryClassWithTheDefaultBudget) {
 TEST(FoolingEngineTest, GradientFoolsEveryClassWithTheDefaultBudget) {
   v1::JobSpec spec;
   spec.mutable_fooling()->set_method(v1::FoolingConfig::GRADIENT);
-  FakeContext context(LeNet());
+  FakeJobContext context(LeNet(), nullptr, /*threads=*/1);
   ExpectEveryClassFooled(spec, context);
 }
 
@@ -128,12 +103,12 @@ TEST(FoolingEngineTest, GradientWithBlurFoolsEveryClass) {
   v1::JobSpec spec;
   spec.mutable_fooling()->set_method(v1::FoolingConfig::GRADIENT);
   spec.mutable_fooling()->set_blur_every(4);
-  FakeContext context(LeNet());
+  FakeJobContext context(LeNet(), nullptr, /*threads=*/1);
   ExpectEveryClassFooled(spec, context);
 }
 
 std::string RunForArtifact(const v1::JobSpec& spec) {
-  FakeContext context(LeNet());
+  FakeJobContext context(LeNet(), nullptr, /*threads=*/1);
   auto report = FoolingEngine().Run(spec, context);
   EXPECT_TRUE(report.ok()) << report.status();
   return context.artifacts["fooling_images.npy"];
@@ -164,7 +139,7 @@ TEST(FoolingEngineTest, ReportsRequestedClassesInOrderAndStopsAtTheBudget) {
   config.set_generations(3);
   config.set_population(8);
   config.set_target_confidence(0.999999f);
-  FakeContext context(LeNet());
+  FakeJobContext context(LeNet(), nullptr, /*threads=*/1);
   auto report = FoolingEngine().Run(spec, context);
   ASSERT_TRUE(report.ok()) << report.status();
   ASSERT_EQ(report->fooling().classes_size(), 2);
@@ -182,7 +157,7 @@ TEST(FoolingEngineTest, ReportsRequestedClassesInOrderAndStopsAtTheBudget) {
 
 TEST(FoolingEngineTest, Cancelled) {
   v1::JobSpec spec;
-  FakeContext context(LeNet());
+  FakeJobContext context(LeNet(), nullptr, /*threads=*/1);
   context.cancelled = true;
   EXPECT_EQ(FoolingEngine().Run(spec, context).status().code(), absl::StatusCode::kCancelled);
 }

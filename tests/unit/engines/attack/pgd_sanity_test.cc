@@ -12,34 +12,15 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/engines/core/test_files.h"
+#include "tests/unit/engines/fake_job_context.h"
 #include "tests/unit/engines/core/test_png.h"
 
 namespace crucible {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::FakeJobContext;
 using testing::FixturePath;
-
-class FakeContext final : public JobContext {
- public:
-  FakeContext(const Model& model, const Dataset* dataset) : model_(model), dataset_(dataset) {}
-  const Model& model() const override { return model_; }
-  const Dataset* dataset() const override { return dataset_; }
-  void ReportProgress(double, std::string_view, std::string_view) override {}
-  bool Cancelled() const override { return false; }
-  absl::Time deadline() const override { return absl::InfiniteFuture(); }
-  // One thread: the timing of these tests should not depend on how busy the machine is.
-  int threads() const override { return 1; }
-  absl::Status WriteArtifact(const std::string& name, const std::string&, std::string_view bytes) override {
-    artifacts[name] = std::string(bytes);
-    return absl::OkStatus();
-  }
-  std::map<std::string, std::string> artifacts;
-
- private:
-  const Model& model_;
-  const Dataset* dataset_;
-};
 
 class PgdSanityTest : public ::testing::Test {
  protected:
@@ -52,7 +33,7 @@ class PgdSanityTest : public ::testing::Test {
   }
 
   v1::AttackReport Run(const Engine& engine, const v1::JobSpec& spec) {
-    FakeContext context(*model_, &data_);
+    FakeJobContext context(*model_, &data_, /*threads=*/1);
     EXPECT_TRUE(engine.Validate(spec, *model_, &data_).ok());
     auto report = engine.Run(spec, context);
     EXPECT_TRUE(report.ok()) << report.status();

@@ -22,39 +22,15 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/engines/core/test_files.h"
+#include "tests/unit/engines/fake_job_context.h"
 
 namespace crucible {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::FakeJobContext;
 using testing::FixturePath;
 using testing::LoadTensor;
-
-class FakeContext final : public JobContext {
- public:
-  FakeContext(const Model& model, const Dataset* dataset) : model_(model), dataset_(dataset) {}
-  const Model& model() const override { return model_; }
-  const Dataset* dataset() const override { return dataset_; }
-  void ReportProgress(double fraction, std::string_view, std::string_view) override {
-    EXPECT_GE(fraction, last_progress - 1e-9);
-    last_progress = fraction;
-    ++progress_calls;
-  }
-  bool Cancelled() const override { return cancel_after_progress >= 0 && progress_calls > cancel_after_progress; }
-  absl::Time deadline() const override { return absl::InfiniteFuture(); }
-  int threads() const override { return 2; }
-  absl::Status WriteArtifact(const std::string&, const std::string&, std::string_view) override {
-    return absl::OkStatus();
-  }
-
-  double last_progress = 0;
-  int progress_calls = 0;
-  int cancel_after_progress = -1;
-
- private:
-  const Model& model_;
-  const Dataset* dataset_;
-};
 
 class DlvEngineTest : public ::testing::Test {
  protected:
@@ -78,7 +54,7 @@ class DlvEngineTest : public ::testing::Test {
   absl::StatusOr<v1::DlvReport> RunDlv(const v1::JobSpec& spec) {
     DlvEngine engine;
     if (absl::Status valid = engine.Validate(spec, *model_, &data_); !valid.ok()) return valid;
-    FakeContext context(*model_, &data_);
+    FakeJobContext context(*model_, &data_);
     absl::StatusOr<v1::Report> report = engine.Run(spec, context);
     if (!report.ok()) return report.status();
     EXPECT_NEAR(context.last_progress, 1.0, 1e-9);
@@ -141,7 +117,7 @@ class DlvEngineTest : public ::testing::Test {
     spec.mutable_pgd()->set_epsilon(epsilon);
     spec.mutable_pgd()->set_steps(50);
     spec.mutable_pgd()->set_step_size(epsilon / 10);
-    FakeContext context(*model_, &one);
+    FakeJobContext context(*model_, &one);
     auto report = PgdEngine().Run(spec, context);
     EXPECT_TRUE(report.ok()) << report.status();
     return report.ok() && report->attack().success_rate() > 0;
@@ -170,7 +146,7 @@ class DlvEngineTest : public ::testing::Test {
     spec.mutable_verify()->set_timeout_seconds(60);
     VerifyEngine engine;
     EXPECT_TRUE(engine.Validate(spec, *model_, nullptr).ok()) << engine.Validate(spec, *model_, nullptr);
-    FakeContext context(*model_, nullptr);
+    FakeJobContext context(*model_, nullptr);
     auto report = engine.Run(spec, context);
     EXPECT_TRUE(report.ok()) << report.status();
     return report.ok() ? report->verification().result() : v1::UNKNOWN;
@@ -306,7 +282,7 @@ TEST_F(DlvEngineTest, PoolingFreeCnnIsAnalysedLayerByLayer) {
   for (int64_t i = 0; i < 4; ++i) {
     v1::JobSpec spec = Spec(i, 0.002f);
     ASSERT_TRUE(engine.Validate(spec, *cnn, &data_).ok());
-    FakeContext context(*cnn, &data_);
+    FakeJobContext context(*cnn, &data_);
     auto report = engine.Run(spec, context);
     ASSERT_TRUE(report.ok()) << report.status();
     const v1::DlvReport& dlv = report->dlv();
@@ -326,7 +302,7 @@ TEST_F(DlvEngineTest, PoolingFreeCnnIsAnalysedLayerByLayer) {
     large.mutable_dlv()->set_max_features(16);
     large.mutable_dlv()->set_feature_size(49);
     large.mutable_dlv()->set_max_manipulations(5000);
-    FakeContext large_context(*cnn, &data_);
+    FakeJobContext large_context(*cnn, &data_);
     auto attacked = engine.Run(large, large_context);
     ASSERT_TRUE(attacked.ok()) << attacked.status();
     for (const v1::Counterexample& example : attacked->dlv().adversarial_examples()) {
@@ -382,8 +358,8 @@ TEST_F(DlvEngineTest, AgreesWithTheVerifyEngine) {
 
 TEST_F(DlvEngineTest, CancellationStopsTheJob) {
   DlvEngine engine;
-  FakeContext context(*model_, &data_);
-  context.cancel_after_progress = 0;
+  FakeJobContext context(*model_, &data_);
+  context.cancel_after_progress_calls = 1;
   EXPECT_EQ(engine.Run(Spec(-1, 0.01f), context).status().code(), absl::StatusCode::kCancelled);
 }
 

@@ -12,31 +12,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/engines/core/test_files.h"
+#include "tests/unit/engines/fake_job_context.h"
 
 namespace crucible {
 namespace {
 
+using testing::FakeJobContext;
 using testing::FixturePath;
-
-class FakeContext final : public JobContext {
- public:
-  FakeContext(const Model& model, const Dataset* dataset) : model_(model), dataset_(dataset) {}
-  const Model& model() const override { return model_; }
-  const Dataset* dataset() const override { return dataset_; }
-  void ReportProgress(double fraction, std::string_view, std::string_view) override { last_progress = fraction; }
-  bool Cancelled() const override { return cancelled; }
-  absl::Time deadline() const override { return absl::InfiniteFuture(); }
-  int threads() const override { return 2; }
-  absl::Status WriteArtifact(const std::string&, const std::string&, std::string_view) override {
-    return absl::OkStatus();
-  }
-  double last_progress = 0;
-  bool cancelled = false;
-
- private:
-  const Model& model_;
-  const Dataset* dataset_;
-};
 
 Dataset LoadSubset(const std::string& name) {
   auto images = ReadFileBytes(FixturePath("backdoor/unlearnable_" + name + "_images.npy"));
@@ -60,7 +42,7 @@ v1::UnlearnableReport RunOn(const std::string& subset) {
   UnlearnableEngine engine;
   const v1::JobSpec spec = Spec();
   EXPECT_TRUE(engine.Validate(spec, *model, &data).ok());
-  FakeContext context(*model, &data);
+  FakeJobContext context(*model, &data);
   auto report = engine.Run(spec, context);
   EXPECT_TRUE(report.ok()) << report.status();
   EXPECT_DOUBLE_EQ(context.last_progress, 1.0);

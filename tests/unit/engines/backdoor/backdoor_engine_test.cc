@@ -14,38 +14,15 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/engines/core/test_files.h"
+#include "tests/unit/engines/fake_job_context.h"
 
 namespace crucible {
 namespace {
 
+using testing::FakeJobContext;
 using testing::FixturePath;
 
 constexpr int64_t kTarget = 0;
-
-class FakeContext final : public JobContext {
- public:
-  FakeContext(const Model& model, const Dataset* dataset) : model_(model), dataset_(dataset) {}
-  const Model& model() const override { return model_; }
-  const Dataset* dataset() const override { return dataset_; }
-  void ReportProgress(double fraction, std::string_view stage, std::string_view) override {
-    last_progress = fraction;
-    stages.insert(std::string(stage));
-  }
-  bool Cancelled() const override { return false; }
-  absl::Time deadline() const override { return absl::InfiniteFuture(); }
-  int threads() const override { return 2; }
-  absl::Status WriteArtifact(const std::string& name, const std::string&, std::string_view bytes) override {
-    artifacts[name] = std::string(bytes);
-    return absl::OkStatus();
-  }
-  double last_progress = 0;
-  std::set<std::string> stages;
-  std::map<std::string, std::string> artifacts;
-
- private:
-  const Model& model_;
-  const Dataset* dataset_;
-};
 
 Model LoadModel(const std::string& name) {
   auto model = Model::FromOnnxFile(FixturePath("backdoor/" + name));
@@ -80,10 +57,10 @@ v1::JobSpec Spec(std::initializer_list<v1::BackdoorConfig::Method> methods) {
   return spec;
 }
 
-v1::BackdoorReport RunEngine(const v1::JobSpec& spec, const Model& model, const Dataset& data, FakeContext* context_out = nullptr) {
+v1::BackdoorReport RunEngine(const v1::JobSpec& spec, const Model& model, const Dataset& data, FakeJobContext* context_out = nullptr) {
   BackdoorEngine engine;
   EXPECT_TRUE(engine.Validate(spec, model, &data).ok()) << engine.Validate(spec, model, &data);
-  FakeContext context(model, &data);
+  FakeJobContext context(model, &data);
   auto report = engine.Run(spec, context);
   EXPECT_TRUE(report.ok()) << report.status();
   EXPECT_DOUBLE_EQ(context.last_progress, 1.0);
@@ -104,7 +81,7 @@ v1::JobSpec NeuralCleanseSpec() {
 TEST(BackdoorEngineTest, NeuralCleanseFlagsExactlyTheBadNetsTarget) {
   const Model model = LoadModel("badnets_cnn.onnx");
   const Dataset data = LoadDataset("strip_images.npy");  // clean test images first
-  FakeContext context(model, &data);
+  FakeJobContext context(model, &data);
   const v1::BackdoorReport report = RunEngine(NeuralCleanseSpec(), model, data, &context);
   for (const auto& c : report.classes()) {
     std::cout << "badnets label " << c.label() << " l1 " << c.mask_l1() << " index " << c.anomaly_index()
