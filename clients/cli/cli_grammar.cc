@@ -19,6 +19,7 @@ std::vector<CommandSpec> BuildCommands() {
                    {.name = "--inputs", .value_name = "X.npy"},
                    {.name = "--labels", .value_name = "Y.npy"},
                    {.name = "--property", .value_name = "P.vnnlib"},
+                   {.name = "--naps", .value_name = "NAPS.json"},
                    {.name = "--config", .value_name = "C.json"},
                    kJson},
        .summary = "Upload the model (unless the server has it) and the data, run engine E on them, "

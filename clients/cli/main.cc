@@ -1,7 +1,7 @@
 // The `crucible` command: a client of the Crucible audit service.
 //
 //   crucible [--server HOST:PORT] run --engine E --model M.onnx [--inputs X.npy] [--labels Y.npy]
-//            [--property P.vnnlib] [--config C.json] [--json]
+//            [--property P.vnnlib] [--naps NAPS.json] [--config C.json] [--json]
 //
 // and the model, dataset, job and artifact verbs (`crucible help`). Exit
 // status: 0 done (a job waited for SUCCEEDED), 1 a job FAILED or was

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "clients/cli/text_table.h"
 #include "clients/cli/value_format.h"
 
@@ -176,15 +177,61 @@ std::string FormatDlv(const v1::DlvReport& report) {
   return text;
 }
 
+// "-" for a query that was not asked.
+std::string VerifiedText(v1::VerificationResult result) {
+  return result == v1::VERIFICATION_RESULT_UNSPECIFIED ? "-" : v1::VerificationResult_Name(result);
+}
+
 std::string FormatNap(const v1::NapReport& report) {
-  TextTable classes({"CLASS", "FIXED NEURONS", "RECALL", "PRECISION", "VERIFIED"});
-  AlignNumbers(classes, 0, 3);
+  TextTable fields({});
+  fields.AddRow({"patterns", report.mined() ? absl::StrCat("mined at delta ", FormatNumber(report.delta()), " from ",
+                                                           report.training_inputs(), " training inputs")
+                                            : "supplied"});
+  if (report.layers_size() > 0) fields.AddRow({"layers", absl::StrJoin(report.layers(), ", ")});
+  fields.AddRow({report.mined() ? "held-out inputs" : "inputs", absl::StrCat(report.held_out_inputs())});
+  fields.AddRow({"ambiguous inputs", absl::StrCat(report.ambiguous_inputs())});
+  fields.AddRow({"seconds", FormatNumber(report.seconds())});
+  std::string text = fields.Render();
+
+  TextTable classes({"CLASS", "FIXED NEURONS", "MINED FROM", "RECALL", "PRECISION", "VERIFIED", "SECONDS"});
+  AlignNumbers(classes, 0, 4);
+  AlignNumbers(classes, 6, 6);
   for (const v1::NapClass& c : report.classes()) {
-    classes.AddRow({absl::StrCat(c.label()), absl::StrCat(c.fixed_neurons()), FormatPercent(c.recall()),
-                    FormatPercent(c.precision()), v1::VerificationResult_Name(c.verified())});
+    classes.AddRow({absl::StrCat(c.label()), absl::StrCat(c.fixed_neurons()), absl::StrCat(c.mined_from()),
+                    FormatPercent(c.recall()), FormatPercent(c.precision()), VerifiedText(c.verified()),
+                    FormatNumber(c.seconds())});
   }
-  return absl::StrCat(Section("neural activation patterns", classes),
-                      "ambiguous inputs  ", report.ambiguous_inputs(), "\n");
+  absl::StrAppend(&text, Section("neural activation patterns (NAP => class)", classes));
+
+  if (report.exclusivity_size() > 0) {
+    TextTable pairs({"CLASSES", "EXCLUSIVE", "SECONDS"});
+    AlignNumbers(pairs, 2, 2);
+    for (const v1::NapExclusivity& e : report.exclusivity()) {
+      pairs.AddRow({absl::StrCat(e.first_label(), ", ", e.second_label()), VerifiedText(e.result()),
+                    FormatNumber(e.seconds())});
+    }
+    absl::StrAppend(&text, Section("exclusivity (UNSAT: no input satisfies both)", pairs));
+  }
+  if (report.robustness_size() > 0) {
+    TextTable inputs({"INPUT", "LABEL", "EPSILON WITHOUT NAP", "EPSILON WITH NAP", "SECONDS", "NOTE"});
+    AlignNumbers(inputs, 0, 4);
+    for (const v1::NapRobustness& r : report.robustness()) {
+      inputs.AddRow({absl::StrCat(r.input_index()), absl::StrCat(r.label()), FormatNumber(r.epsilon_without_nap()),
+                     FormatNumber(r.epsilon_with_nap()), FormatNumber(r.seconds()), r.detail()});
+    }
+    absl::StrAppend(&text, Section("NAP-augmented robustness (largest verified L-inf epsilon, pixels)", inputs));
+  }
+  for (const v1::NapClass& c : report.classes()) {
+    if (c.verified() != v1::SAT) continue;
+    absl::StrAppend(&text, "class ", c.label(), ": an input satisfying its NAP is classified otherwise\n",
+                    Indent(FormatCounterexample(c.counterexample()), "  "));
+  }
+  for (const v1::NapExclusivity& e : report.exclusivity()) {
+    if (e.result() != v1::SAT) continue;
+    absl::StrAppend(&text, "classes ", e.first_label(), " and ", e.second_label(),
+                    ": an input satisfies both NAPs\n", Indent(FormatCounterexample(e.witness()), "  "));
+  }
+  return text;
 }
 
 std::string FormatBackdoor(const v1::BackdoorReport& report) {

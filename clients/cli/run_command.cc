@@ -10,13 +10,14 @@
 #include "clients/cli/commands.h"
 #include "clients/cli/engine_config.h"
 #include "clients/cli/local_file.h"
+#include "clients/cli/proto_json.h"
 #include "clients/cli/upload.h"
 #include "engines/core/status_macros.h"
 
 namespace crucible {
 namespace {
 
-// The spec from --engine, --config and --property, without model and dataset.
+// The spec from --engine, --config, --property and --naps, without model and dataset.
 absl::StatusOr<v1::JobSpec> SpecFromOptions(const ParsedCommand& command) {
   const std::string engine = *command.value("--engine");
   std::string config_json;
@@ -37,8 +38,16 @@ absl::StatusOr<v1::JobSpec> SpecFromOptions(const ParsedCommand& command) {
   if (spec->has_verify() && spec->verify().property().empty()) {
     return UsageError("--engine verify needs --property P.vnnlib");
   }
-  // verify reads its property, fooling needs no data; every other engine audits a dataset.
-  if (!spec->has_verify() && !spec->has_fooling() && !command.has("--inputs")) {
+  if (const std::optional<std::string> naps_path = command.value("--naps")) {
+    if (!spec->has_nap()) return UsageError("--naps is only for --engine nap");
+    ASSIGN_OR_RETURN(const std::string naps, ReadWholeFile(*naps_path));
+    if (absl::Status parsed = ParseProtoJson(naps, spec->mutable_nap()->mutable_patterns()); !parsed.ok()) {
+      return absl::Status(parsed.code(), absl::StrCat(*naps_path, ": ", parsed.message()));
+    }
+  }
+  // verify reads its property, fooling needs no data, nap with --naps can verify without data;
+  // every other engine audits a dataset.
+  if (!spec->has_verify() && !spec->has_fooling() && !command.has("--naps") && !command.has("--inputs")) {
     return UsageError(absl::StrCat("--engine ", engine, " needs --inputs X.npy"));
   }
   if (command.has("--labels") && !command.has("--inputs")) return UsageError("--labels needs --inputs");

@@ -192,14 +192,55 @@ std::string DlvHtml(const v1::DlvReport& report) {
 }
 
 std::string NapHtml(const v1::NapReport& report) {
+  auto verified = [](v1::VerificationResult result) {
+    return result == v1::VERIFICATION_RESULT_UNSPECIFIED ? std::string("-") : v1::VerificationResult_Name(result);
+  };
   std::vector<std::vector<std::string>> rows;
   for (const v1::NapClass& c : report.classes()) {
-    rows.push_back({absl::StrCat(c.label()), absl::StrCat(c.fixed_neurons()), Percent(c.recall()),
-                    Percent(c.precision()), v1::VerificationResult_Name(c.verified())});
+    rows.push_back({absl::StrCat(c.label()), absl::StrCat(c.fixed_neurons()), absl::StrCat(c.mined_from()),
+                    Percent(c.recall()), Percent(c.precision()), verified(c.verified()), Number(c.seconds()),
+                    c.detail()});
   }
-  return Section("nap", "Neural activation patterns",
-                 Table("nap", {"label", "fixed neurons", "recall", "precision", "verified"}, rows, rows.size()) +
-                     Facts({{"ambiguous held-out inputs", absl::StrCat(report.ambiguous_inputs())}}));
+  std::string html = Section(
+      "nap", "Neural activation patterns",
+      Facts({{"patterns", report.mined() ? absl::StrCat("mined at δ ", Number(report.delta()), " from ",
+                                                        report.training_inputs(), " training inputs")
+                                         : "supplied"},
+             {"layers", absl::StrJoin(report.layers(), ", ")},
+             {report.mined() ? "held-out inputs" : "inputs", absl::StrCat(report.held_out_inputs())},
+             {"ambiguous inputs (two NAPs match)", absl::StrCat(report.ambiguous_inputs())},
+             {"seconds", Number(report.seconds())}}) +
+          Table("nap", {"label", "fixed neurons", "mined from", "recall", "precision", "NAP ⇒ class", "seconds", "detail"},
+                rows, rows.size()));
+  if (report.exclusivity_size() > 0) {
+    std::vector<std::vector<std::string>> pairs;
+    for (const v1::NapExclusivity& e : report.exclusivity()) {
+      if (pairs.size() >= kMaxRows) break;
+      pairs.push_back({absl::StrCat(e.first_label(), ", ", e.second_label()), verified(e.result()),
+                       Number(e.seconds()), e.detail()});
+    }
+    html += Section("nap-exclusivity", "NAP exclusivity (UNSAT: no input satisfies both)",
+                    Table("nap-exclusivity", {"classes", "result", "seconds", "detail"}, pairs,
+                          report.exclusivity_size()));
+  }
+  if (report.robustness_size() > 0) {
+    std::vector<std::vector<std::string>> inputs;
+    for (const v1::NapRobustness& r : report.robustness()) {
+      if (inputs.size() >= kMaxRows) break;
+      inputs.push_back({absl::StrCat(r.input_index()), absl::StrCat(r.label()), Number(r.epsilon_without_nap()),
+                        Number(r.epsilon_with_nap()), Number(r.seconds()), r.detail()});
+    }
+    html += Section("nap-robustness", "NAP-augmented robustness (largest verified L∞ ε, pixels)",
+                    Table("nap-robustness", {"input", "label", "ε without NAP", "ε with NAP", "seconds", "detail"},
+                          inputs, report.robustness_size()));
+  }
+  for (const v1::NapClass& c : report.classes()) {
+    if (c.verified() != v1::SAT) continue;
+    html += Section(absl::StrCat("nap-counterexample-", c.label()),
+                    absl::StrCat("Class ", c.label(), ": an input satisfying its NAP, classified otherwise"),
+                    CounterexampleHtml(c.counterexample()));
+  }
+  return html;
 }
 
 std::string BackdoorHtml(const v1::BackdoorReport& report) {

@@ -164,7 +164,7 @@ TEST(CommandLineTest, RunUsageMatchesTheContract) {
   ASSERT_TRUE(cmd.ok()) << cmd.status();
   EXPECT_EQ(cmd->spec()->UsageLine(),
             "run --engine E --model M.onnx [--inputs X.npy] [--labels Y.npy] [--property P.vnnlib] "
-            "[--config C.json] [--json]");
+            "[--naps NAPS.json] [--config C.json] [--json]");
 }
 
 TEST(CommandLineTest, UsageTextListsTheTopic) {

@@ -359,6 +359,31 @@ TEST_F(CommandsTest, RunVerifySendsThePropertyText) {
   EXPECT_EQ(fake_.dataset_uploads, 0);
 }
 
+TEST_F(CommandsTest, RunNapSendsTheSuppliedPatternsAndNeedsNoData) {
+  const std::string naps = R"({"delta": 0.95, "patterns": [{"label": 3, "neurons": [{"layer": 1, "neuron": 7,
+                              "state": "INACTIVE"}]}]})";
+  absl::StatusOr<int> exit_status = Run({"run", "--engine", "nap", "--model", Write("mlp.onnx", "net"), "--naps",
+                                         Write("nap.json", naps), "--config", Write("c.json", R"({"exclusivity": true})")});
+  ASSERT_TRUE(exit_status.ok()) << exit_status.status();
+  ASSERT_EQ(fake_.submitted.size(), 1u);
+  const v1::NapConfig& config = fake_.submitted[0].spec().nap();
+  EXPECT_TRUE(config.exclusivity());
+  EXPECT_FLOAT_EQ(config.patterns().delta(), 0.95f);
+  ASSERT_EQ(config.patterns().patterns_size(), 1);
+  EXPECT_EQ(config.patterns().patterns(0).label(), 3);
+  ASSERT_EQ(config.patterns().patterns(0).neurons_size(), 1);
+  EXPECT_EQ(config.patterns().patterns(0).neurons(0).neuron(), 7);
+  EXPECT_EQ(config.patterns().patterns(0).neurons(0).state(), v1::NapNeuron::INACTIVE);
+  EXPECT_EQ(fake_.submitted[0].spec().dataset_id(), "");
+
+  const std::string bad = Write("bad_nap.json", R"({"patterns": [{"lable": 3}]})");
+  exit_status = Run({"run", "--engine", "nap", "--model", Write("mlp.onnx", "net"), "--naps", bad});
+  ASSERT_FALSE(exit_status.ok());
+  EXPECT_EQ(exit_status.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(exit_status.status().message(), HasSubstr(bad + ": not valid JSON of crucible.v1.NapSet"));
+  EXPECT_EQ(fake_.submitted.size(), 1u);
+}
+
 TEST_F(CommandsTest, RunChecksItsOptionsBeforeCallingTheServer) {
   const std::string model = Write("m.onnx", "m");
   const std::string inputs = Write("x.npy", "x");
@@ -371,6 +396,9 @@ TEST_F(CommandsTest, RunChecksItsOptionsBeforeCallingTheServer) {
       {{"run", "--engine", "fgsm", "--model", model, "--inputs", inputs, "--property", inputs},
        "--property is only for --engine verify"},
       {{"run", "--engine", "verify", "--model", model}, "--engine verify needs --property P.vnnlib"},
+      {{"run", "--engine", "evaluate", "--model", model, "--inputs", inputs, "--naps", inputs},
+       "--naps is only for --engine nap"},
+      {{"run", "--engine", "nap", "--model", model}, "--engine nap needs --inputs X.npy"},
       {{"run", "--engine", "pgd", "--model", model}, "--engine pgd needs --inputs X.npy"},
       {{"run", "--engine", "verify", "--model", model, "--property", inputs, "--labels", inputs},
        "--labels needs --inputs"},

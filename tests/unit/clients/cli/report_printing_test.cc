@@ -140,18 +140,61 @@ TEST(ReportPrintingTest, OtherReports) {
             "       7      42.00%        1000  no\n");
 
   v1::Report nap;
-  v1::NapClass* n = nap.mutable_nap()->add_classes();
+  v1::NapReport& naps = *nap.mutable_nap();
+  naps.set_mined(true);
+  naps.set_delta(0.99f);
+  naps.add_layers("/2/Relu_output_0");
+  naps.set_training_inputs(800);
+  naps.set_held_out_inputs(200);
+  naps.set_ambiguous_inputs(3);
+  naps.set_seconds(2.5);
+  v1::NapClass* n = naps.add_classes();
   n->set_label(1);
   n->set_fixed_neurons(40);
+  n->set_mined_from(71);
   n->set_recall(0.84);
   n->set_precision(0.99);
   n->set_verified(v1::UNSAT);
-  nap.mutable_nap()->set_ambiguous_inputs(3);
+  n->set_seconds(1.25);
+  v1::NapClass* refuted = naps.add_classes();
+  refuted->set_label(2);
+  refuted->set_fixed_neurons(3);
+  refuted->set_verified(v1::SAT);
+  refuted->mutable_counterexample()->add_input(0.5);
+  refuted->mutable_counterexample()->add_output(-1);
+  refuted->mutable_counterexample()->add_output(2);
+  naps.add_classes()->set_label(3);
+  v1::NapExclusivity* pair = naps.add_exclusivity();
+  pair->set_first_label(1);
+  pair->set_second_label(2);
+  pair->set_result(v1::UNSAT);
+  v1::NapRobustness* robust = naps.add_robustness();
+  robust->set_input_index(7);
+  robust->set_label(1);
+  robust->set_epsilon_without_nap(0.0125);
+  robust->set_epsilon_with_nap(0.05);
+  robust->set_seconds(3);
   EXPECT_EQ(FormatReport(nap),
-            "neural activation patterns:\n"
-            "  CLASS  FIXED NEURONS  RECALL  PRECISION  VERIFIED\n"
-            "      1             40  84.00%     99.00%  UNSAT\n"
-            "ambiguous inputs  3\n");
+            "patterns          mined at delta 0.99 from 800 training inputs\n"
+            "layers            /2/Relu_output_0\n"
+            "held-out inputs   200\n"
+            "ambiguous inputs  3\n"
+            "seconds           2.5\n"
+            "neural activation patterns (NAP => class):\n"
+            "  CLASS  FIXED NEURONS  MINED FROM  RECALL  PRECISION  VERIFIED  SECONDS\n"
+            "      1             40          71  84.00%     99.00%  UNSAT        1.25\n"
+            "      2              3           0   0.00%      0.00%  SAT             0\n"
+            "      3              0           0   0.00%      0.00%  -               0\n"
+            "exclusivity (UNSAT: no input satisfies both):\n"
+            "  CLASSES  EXCLUSIVE  SECONDS\n"
+            "  1, 2     UNSAT            0\n"
+            "NAP-augmented robustness (largest verified L-inf epsilon, pixels):\n"
+            "  INPUT  LABEL  EPSILON WITHOUT NAP  EPSILON WITH NAP  SECONDS  NOTE\n"
+            "      7      1               0.0125              0.05        3\n"
+            "class 2: an input satisfying its NAP is classified otherwise\n"
+            "  counterexample:\n"
+            "    input   [0.5]\n"
+            "    output  [-1, 2]\n");
 
   v1::Report unlearnable;
   unlearnable.mutable_unlearnable()->set_verdict(v1::UnlearnableReport::SUSPICIOUS);
