@@ -4,15 +4,19 @@
 # compares with ground_truth.csv and prints solved / wrong / total time and
 # the slowest instances. Exit status 1 on any wrong answer.
 #
-#   bench/acasxu_verify.sh [BUILD_DIR] [OUT_DIR]     # defaults: build, /tmp/acasxu_verify
+# Further arguments go to crucible-vnncomp (e.g. --alpha_iterations=0 to
+# measure without slope optimisation).
+#
+#   bench/acasxu_verify.sh [BUILD_DIR] [OUT_DIR] [crucible-vnncomp flags...]   # defaults: build, /tmp/acasxu_verify
 set -eu
 BUILD=${1:-build}
 OUT=${2:-/tmp/acasxu_verify}
+shift $(( $# < 2 ? $# : 2 ))
 DATA=$(dirname "$0")/../../shared/data/vnncomp/acasxu
 mkdir -p "$OUT"
 status=0
 "$BUILD/engines/verify/crucible-vnncomp" --benchmark_dir "$DATA" --ground_truth "$DATA/ground_truth.csv" \
-  --results_dir "$OUT/results" --threads "${THREADS:-2}" > "$OUT/instances.csv" 2> "$OUT/summary.txt" || status=$?
+  --results_dir "$OUT/results" --threads "${THREADS:-2}" "$@" > "$OUT/instances.csv" 2> "$OUT/summary.txt" || status=$?
 cat "$OUT/summary.txt"
 # Columns: index, onnx, vnnlib, result, seconds, expected, verdict, detail.
 awk -F, '{ n++; t += $5; if ($7 == "ok") s++; if ($7 == "WRONG") w++;

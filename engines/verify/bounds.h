@@ -9,6 +9,13 @@
 // slope choices, evaluated per row (each is a valid bound, so the maximum is
 // too). ReLU splits (active / inactive) clamp the pre-activation bounds of the
 // split neurons, which is sound for the sub-domain the splits describe.
+// Branch and bound passes a domain's bounds to its children as `known`
+// bounds: a child's domain lies inside its parent's, so they stay valid, are
+// intersected in layer by layer (bounds never loosen down the tree) and
+// neurons already stable there are not back-substituted again.
+// OptimizedLowerBound improves one objective row further by projected
+// gradient ascent on the lower slopes (alpha-CROWN); every slope vector in
+// [0, 1] gives a valid bound, so the best one seen is returned.
 // All arithmetic is double precision; callers leave a small margin before
 // treating a bound as a proof.
 //
@@ -18,6 +25,8 @@
 //   LayerBounds layers;
 //   if (bounds.PreActivation(lo, hi, {}, layers)) {
 //     OutputBounds ob = bounds.LowerBound(A, c, layers, lo, hi);   // rows of A·y + c
+//     LowerSlopes alpha;                                            // warm start: the parent's
+//     OutputBounds row = bounds.OptimizedLowerBound(A.row(0), c[0], layers, lo, hi, 8, alpha);
 //   }
 #ifndef CRUCIBLE_ENGINES_VERIFY_BOUNDS_H_
 #define CRUCIBLE_ENGINES_VERIFY_BOUNDS_H_
@@ -34,6 +43,10 @@ namespace crucible {
 // Per layer: 0 free, +1 ReLU forced active (z >= 0), -1 forced inactive (z <= 0).
 // Empty: no splits.
 using ReluSplits = std::vector<std::vector<int8_t>>;
+
+// Lower ReLU slopes α per layer (the last layer's vector is unused); an empty
+// vector means "not chosen yet".
+using LowerSlopes = std::vector<Eigen::VectorXd>;
 
 // Pre-activation bounds of every layer.
 struct LayerBounds {
@@ -70,6 +83,12 @@ class NetworkBounds {
   // contradictory (the sub-domain is empty).
   bool PreActivation(const Eigen::VectorXd& lo, const Eigen::VectorXd& hi, const ReluSplits& splits,
                      LayerBounds& out) const;
+  // The same, intersected layer by layer with `known`: sound bounds of a
+  // domain containing this one (e.g. the parent's in branch and bound; its
+  // splits a subset of `splits`). Neurons `known` proves stable are not
+  // back-substituted. REQUIRES: known has this network's layer sizes.
+  bool PreActivation(const Eigen::VectorXd& lo, const Eigen::VectorXd& hi, const ReluSplits& splits,
+                     const LayerBounds& known, LayerBounds& out) const;
   // Cheaper intermediate bounds for few inputs: linear lower and upper
   // functions of the input propagated forward through the same relaxations
   // (symbolic intervals), intersected with IBP. Costs O(inputs) per neuron
@@ -78,6 +97,14 @@ class NetworkBounds {
   OutputBounds LowerBound(const Eigen::MatrixXd& a, const Eigen::VectorXd& c, const LayerBounds& layers,
                           const Eigen::VectorXd& lo, const Eigen::VectorXd& hi,
                           bool want_relu_coefficients = false) const;
+  // Lower bound of a·y + c over the box with the lower slopes of unstable
+  // ReLUs optimised by `iterations` steps of projected gradient ascent,
+  // starting from `alpha` (empty: the adaptive slopes) and returning the best
+  // slopes in it. The result has one row; it is never below the adaptive
+  // slopes' bound.
+  OutputBounds OptimizedLowerBound(const Eigen::RowVectorXd& a, double c, const LayerBounds& layers,
+                                   const Eigen::VectorXd& lo, const Eigen::VectorXd& hi, int iterations,
+                                   LowerSlopes& alpha) const;
 
  private:
   enum class Slope { kAdaptive, kZero, kOne, kParallel };
@@ -85,8 +112,18 @@ class NetworkBounds {
   OutputBounds BackSubstitute(Eigen::MatrixXd lambda, Eigen::VectorXd constants, int64_t layer,
                               const LayerBounds& layers, const Eigen::VectorXd& lo, const Eigen::VectorXd& hi,
                               Slope slope, bool want_relu_coefficients) const;
+  bool ComputePreActivation(const Eigen::VectorXd& lo, const Eigen::VectorXd& hi, const ReluSplits& splits,
+                            const LayerBounds* known, LayerBounds& out) const;
+  void ForwardSymbolicWithin(const Eigen::VectorXd& lo, const Eigen::VectorXd& hi, const LayerBounds* known,
+                             LayerBounds& out) const;
+  // One row's bound for the slopes `alpha`; with `gradient`, also its
+  // gradient with respect to them (same layout as alpha).
+  double RowBound(const Eigen::RowVectorXd& a, double c, const LayerBounds& layers, const Eigen::VectorXd& lo,
+                  const Eigen::VectorXd& hi, const LowerSlopes& alpha, LowerSlopes* gradient,
+                  Eigen::RowVectorXd* coefficients, double* constant) const;
 
   std::vector<Eigen::MatrixXd> weights_;
+  std::vector<Eigen::MatrixXd> positive_weights_, negative_weights_;  // for interval arithmetic
   std::vector<Eigen::VectorXd> biases_;
   std::vector<bool> relu_;
 };

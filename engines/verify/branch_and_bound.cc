@@ -24,6 +24,8 @@ constexpr double kProofMargin = 1e-7;
 struct Domain {
   Eigen::VectorXd lo, hi;
   ReluSplits splits;
+  LayerBounds known;            // the parent's bounds (valid here too); empty at the root
+  LowerSlopes alpha;            // the parent's optimised slopes (warm start)
   std::vector<int> open_cases;  // indices into the group's cases
   double volume = 1.0;          // share of the group's root domain
   int depth = 0;
@@ -209,7 +211,9 @@ class Search {
   double Process(Domain& d, std::vector<Domain>& children) {
     ++domains_;
     LayerBounds layers;
-    if (!bounds_.PreActivation(d.lo, d.hi, d.splits, layers)) return d.volume;  // empty sub-domain
+    const bool feasible = d.known.lower.empty() ? bounds_.PreActivation(d.lo, d.hi, d.splits, layers)
+                                                : bounds_.PreActivation(d.lo, d.hi, d.splits, d.known, layers);
+    if (!feasible) return d.volume;  // empty sub-domain
     // One back-substitution for every constraint row of every open case.
     std::vector<int> row_case;
     int64_t rows = 0;
@@ -228,7 +232,7 @@ class Search {
     std::vector<int> still_open;
     std::vector<int64_t> best_row;  // per still-open case: its row with the highest lower bound
     if (rows > 0) {
-      const OutputBounds ob = bounds_.LowerBound(a, constants, layers, d.lo, d.hi);
+      OutputBounds ob = bounds_.LowerBound(a, constants, layers, d.lo, d.hi);
       r = 0;
       for (int c : d.open_cases) {
         const int64_t n = property_.cases[c].constraints.size();
@@ -237,6 +241,17 @@ class Search {
         for (int64_t k = r; k < r + n; ++k) {
           if (ob.value[k] > kProofMargin) refuted = true;
           if (ob.value[k] > ob.value[best]) best = k;
+        }
+        if (!refuted && options_.alpha_iterations > 0) {
+          // The slopes are shared by the cases of a domain: the last optimised row's warm-starts the children.
+          const OutputBounds opt = bounds_.OptimizedLowerBound(a.row(best), constants[best], layers, d.lo, d.hi,
+                                                               options_.alpha_iterations, d.alpha);
+          if (opt.value[0] > ob.value[best]) {
+            ob.value[best] = opt.value[0];
+            ob.coefficients.row(best) = opt.coefficients.row(0);
+            ob.constants[best] = opt.constants[0];
+          }
+          refuted = ob.value[best] > kProofMargin;
         }
         if (!refuted) {
           still_open.push_back(c);
@@ -255,14 +270,34 @@ class Search {
       std::vector<double> centre(d.lo.size());
       for (int64_t i = 0; i < d.lo.size(); ++i) centre[i] = 0.5 * (d.lo[i] + d.hi[i]);
       candidates.push_back(std::move(centre));
+      double closest_margin = INFINITY;
+      const std::vector<double>* closest = nullptr;
+      int closest_case = 0;
       for (const std::vector<double>& x : candidates) {
         const std::vector<double> y = net_.Evaluate(x);
         for (int c : still_open) {
-          if (CaseMargin(property_.cases[c], y) < 0) {
+          const double margin = CaseMargin(property_.cases[c], y);
+          if (margin < 0) {
             const absl::Status s = Recheck(x, {c}, "a bound-guided candidate");
             if (!s.ok()) SetError(s);
             if (found_ || stop_) return 0.0;
           }
+          if (margin < closest_margin) {
+            closest_margin = margin;
+            closest = &x;
+            closest_case = c;
+          }
+        }
+      }
+      if (closest != nullptr && options_.domain_descent_steps > 0 && SplitInputs()) {
+        const std::vector<double> lo(d.lo.data(), d.lo.data() + d.lo.size());
+        const std::vector<double> hi(d.hi.data(), d.hi.data() + d.hi.size());
+        std::optional<std::vector<double>> x =
+            DescendInBox(net_, property_.cases[closest_case], lo, hi, *closest, options_.domain_descent_steps);
+        if (x.has_value()) {
+          const absl::Status s = Recheck(*x, {closest_case}, "gradient descent in a domain");
+          if (!s.ok()) SetError(s);
+          if (found_ || stop_) return 0.0;
         }
       }
       d.open_cases = still_open;
@@ -273,6 +308,7 @@ class Search {
           return SolveLeaf(d, layers);
         }
         SplitInput(d, ob, best_row, children);
+        for (Domain& child : children) child.known = layers;
         return 0.0;
       }
     } else {
@@ -282,7 +318,9 @@ class Search {
     if (layers.UnstableCount() <= options_.relu_smt_unstable_limit || d.depth >= options_.max_depth) {
       return SolveLeaf(d, layers);
     }
-    return SplitRelu(d, layers, a, constants, children);
+    const double decided = SplitRelu(d, layers, a, constants, children);
+    for (Domain& child : children) child.known = layers;
+    return decided;
   }
 
   bool SplitInputs() const { return net_.input_size() <= options_.input_split_max_dims; }
@@ -313,8 +351,12 @@ class Search {
     right.lo[dim] = mid;
     left.volume = right.volume = d.volume / 2;
     left.depth = right.depth = d.depth + 1;
-    children.push_back(std::move(left));
-    children.push_back(std::move(right));
+    // The stack is depth-first: the half holding the vertex that minimises
+    // the first open case's linear bound is searched first (counterexamples
+    // are likelier there).
+    const bool left_first = ob.coefficients(best_row[0], dim) > 0;
+    children.push_back(std::move(left_first ? right : left));
+    children.push_back(std::move(left_first ? left : right));
   }
 
   double SplitRelu(const Domain& d, const LayerBounds& layers, const Eigen::MatrixXd& a,

@@ -10,7 +10,9 @@
 // `input_split_max_dims` values, otherwise on the unstable ReLU with the
 // largest BaBSR-style score; a domain with few unstable ReLUs (or too deep)
 // goes to Z3. Every domain also tries the vertices minimising its linear
-// bounds and its centre as counterexamples. `threads` workers share one
+// bounds and its centre as counterexamples, and descends the margin from the
+// most violating of them. Bounds are tightened down the tree: each child
+// starts from its parent's intermediate bounds and optimised lower slopes. `threads` workers share one
 // depth-first work stack.
 //
 // Soundness: a counterexample is reported only after the input, rounded to
@@ -47,6 +49,13 @@ struct VerifierOptions {
   int max_depth = 200;                    // Z3 regardless beyond this many splits
   double smt_leaf_timeout_seconds = 5;
   FalsifyOptions falsify;
+  // Projected-gradient steps on the lower ReLU slopes (alpha-CROWN) for each
+  // undecided case's best constraint, warm-started from the parent domain's
+  // slopes; 0 turns the optimisation off.
+  int alpha_iterations = 8;
+  // Gradient-descent steps on the margin inside every undecided input-split
+  // domain, from its most violating candidate vertex; 0 turns it off.
+  int domain_descent_steps = 10;
 };
 
 enum class VerifierOutcome { kUnsat, kSat, kUnknown, kTimeout, kCancelled };

@@ -82,21 +82,31 @@ std::optional<std::vector<double>> Falsify(const AffineNetwork& net, const Prope
     if (static_cast<int>(best.size()) > options.restarts) best.pop_back();
   }
   while (static_cast<int>(best.size()) < options.restarts) best.emplace_back(0.0, random_point());
-  std::vector<double> gradient;
   for (auto& [unused, x] : best) {
     if (cancelled()) return std::nullopt;
-    for (int step = 0; step < options.steps; ++step) {
-      const double m = MarginAndGradient(net, c, x, gradient);
-      if (m < 0) return x;
-      const double size = 0.1 * std::pow(0.01, double(step) / std::max(1, options.steps - 1));
-      for (int64_t i = 0; i < n; ++i) {
-        const double width = c.input_upper[i] - c.input_lower[i];
-        const double direction = gradient[i] > 0 ? -1.0 : (gradient[i] < 0 ? 1.0 : 0.0);
-        x[i] = std::clamp(x[i] + direction * size * width, c.input_lower[i], c.input_upper[i]);
-      }
-    }
-    if (CaseMargin(c, net.Evaluate(x)) < 0) return x;
+    std::optional<std::vector<double>> found =
+        DescendInBox(net, c, c.input_lower, c.input_upper, std::move(x), options.steps);
+    if (found.has_value()) return found;
   }
+  return std::nullopt;
+}
+
+std::optional<std::vector<double>> DescendInBox(const AffineNetwork& net, const PropertyCase& c,
+                                                const std::vector<double>& lo, const std::vector<double>& hi,
+                                                std::vector<double> x, int steps) {
+  if (c.constraints.empty()) return x;
+  const int64_t n = net.input_size();
+  std::vector<double> gradient;
+  for (int step = 0; step < steps; ++step) {
+    const double m = MarginAndGradient(net, c, x, gradient);
+    if (m < 0) return x;
+    const double size = 0.1 * std::pow(0.01, double(step) / std::max(1, steps - 1));
+    for (int64_t i = 0; i < n; ++i) {
+      const double direction = gradient[i] > 0 ? -1.0 : (gradient[i] < 0 ? 1.0 : 0.0);
+      x[i] = std::clamp(x[i] + direction * size * (hi[i] - lo[i]), lo[i], hi[i]);
+    }
+  }
+  if (CaseMargin(c, net.Evaluate(x)) < 0) return x;
   return std::nullopt;
 }
 

@@ -34,6 +34,15 @@ double CaseMargin(const PropertyCase& c, const std::vector<double>& output);
 std::optional<std::vector<double>> Falsify(const AffineNetwork& net, const PropertyCase& c,
                                            const FalsifyOptions& options, const std::function<bool()>& cancelled);
 
+// Projected gradient descent (sign steps decaying from 10% to 0.1% of each
+// width) on the case's margin inside the box [lo, hi] (a sub-box of the
+// case's, e.g. a branch-and-bound domain), starting from `start`. Returns the
+// first point with a negative margin, or nullopt after `steps` steps.
+// REQUIRES: lo, hi, start have net.input_size() values, start inside [lo, hi].
+std::optional<std::vector<double>> DescendInBox(const AffineNetwork& net, const PropertyCase& c,
+                                                const std::vector<double>& lo, const std::vector<double>& hi,
+                                                std::vector<double> start, int steps);
+
 }  // namespace crucible
 
 #endif  // CRUCIBLE_ENGINES_VERIFY_FALSIFY_H_

@@ -38,6 +38,15 @@ ABSL_FLAG(int, threads, 2, "worker threads per instance");
 ABSL_FLAG(double, timeout_scale, 1.0, "multiply every instance's timeout by this");
 ABSL_FLAG(int, first, 0, "first instance (0-based) to run");
 ABSL_FLAG(int, count, -1, "number of instances to run (-1: all)");
+ABSL_FLAG(int, alpha_iterations, crucible::VerifierOptions{}.alpha_iterations,
+          "slope-optimisation steps per undecided domain (0: off)");
+ABSL_FLAG(int, domain_descent_steps, crucible::VerifierOptions{}.domain_descent_steps,
+          "margin-descent steps per undecided input-split domain (0: off)");
+ABSL_FLAG(int64_t, smt_unstable_limit, crucible::VerifierOptions{}.smt_unstable_limit,
+          "Z3 on input-split domains with at most this many unstable ReLUs");
+ABSL_FLAG(int, falsify_samples, crucible::FalsifyOptions{}.samples, "random samples of the falsification pre-pass");
+ABSL_FLAG(int, falsify_restarts, crucible::FalsifyOptions{}.restarts, "gradient-descent restarts of the pre-pass");
+ABSL_FLAG(int, falsify_steps, crucible::FalsifyOptions{}.steps, "steps per restart of the pre-pass");
 
 namespace crucible {
 namespace {
@@ -65,6 +74,12 @@ absl::StatusOr<VerifierResult> RunInstance(const std::string& onnx, const std::s
   VerifierOptions options;
   options.timeout_seconds = timeout;
   options.threads = absl::GetFlag(FLAGS_threads);
+  options.alpha_iterations = absl::GetFlag(FLAGS_alpha_iterations);
+  options.domain_descent_steps = absl::GetFlag(FLAGS_domain_descent_steps);
+  options.smt_unstable_limit = absl::GetFlag(FLAGS_smt_unstable_limit);
+  options.falsify.samples = absl::GetFlag(FLAGS_falsify_samples);
+  options.falsify.restarts = absl::GetFlag(FLAGS_falsify_restarts);
+  options.falsify.steps = absl::GetFlag(FLAGS_falsify_steps);
   return VerifyProperty(net, property, options, forward, [] { return false; }, nullptr);
 }
 
