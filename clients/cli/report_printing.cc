@@ -196,10 +196,12 @@ std::string FormatNap(const v1::NapReport& report) {
   TextTable classes({"CLASS", "FIXED NEURONS", "MINED FROM", "RECALL", "PRECISION", "VERIFIED", "SECONDS"});
   AlignNumbers(classes, 0, 4);
   AlignNumbers(classes, 6, 6);
+  // Without data (supplied NAPs, verification only) there are no statistics.
+  const bool scored = report.held_out_inputs() > 0;
   for (const v1::NapClass& c : report.classes()) {
     classes.AddRow({absl::StrCat(c.label()), absl::StrCat(c.fixed_neurons()), absl::StrCat(c.mined_from()),
-                    FormatPercent(c.recall()), FormatPercent(c.precision()), VerifiedText(c.verified()),
-                    FormatNumber(c.seconds())});
+                    scored ? FormatPercent(c.recall()) : "-", scored ? FormatPercent(c.precision()) : "-",
+                    VerifiedText(c.verified()), FormatNumber(c.seconds())});
   }
   absl::StrAppend(&text, Section("neural activation patterns (NAP => class)", classes));
 

@@ -195,11 +195,12 @@ std::string NapHtml(const v1::NapReport& report) {
   auto verified = [](v1::VerificationResult result) {
     return result == v1::VERIFICATION_RESULT_UNSPECIFIED ? std::string("-") : v1::VerificationResult_Name(result);
   };
+  const bool scored = report.held_out_inputs() > 0;  // supplied NAPs without data have no statistics
   std::vector<std::vector<std::string>> rows;
   for (const v1::NapClass& c : report.classes()) {
     rows.push_back({absl::StrCat(c.label()), absl::StrCat(c.fixed_neurons()), absl::StrCat(c.mined_from()),
-                    Percent(c.recall()), Percent(c.precision()), verified(c.verified()), Number(c.seconds()),
-                    c.detail()});
+                    scored ? Percent(c.recall()) : "-", scored ? Percent(c.precision()) : "-",
+                    verified(c.verified()), Number(c.seconds()), c.detail()});
   }
   std::string html = Section(
       "nap", "Neural activation patterns",

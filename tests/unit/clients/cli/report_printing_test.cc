@@ -196,6 +196,10 @@ TEST(ReportPrintingTest, OtherReports) {
             "    input   [0.5]\n"
             "    output  [-1, 2]\n");
 
+  v1::Report unscored;
+  unscored.mutable_nap()->add_classes()->set_label(4);
+  EXPECT_THAT(FormatReport(unscored), HasSubstr("      4              0           0       -          -  -               0\n"));
+
   v1::Report unlearnable;
   unlearnable.mutable_unlearnable()->set_verdict(v1::UnlearnableReport::SUSPICIOUS);
   unlearnable.mutable_unlearnable()->set_score(0.93);
