@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "engines/core/gradient_sharing.h"
 #include "engines/core/ops/kernel.h"
 #include "engines/core/status_macros.h"
 
@@ -32,6 +33,7 @@ class AdaptedKernel final : public Kernel {
     for (Step& step : before_) step.primitive.execute(stream, step.args);
     kernel_->Forward(stream);
   }
+  bool AppliesReluBackward() const override { return kernel_->AppliesReluBackward(); }
   void Backward(dnnl::stream& stream) override {
     kernel_->Backward(stream);
     for (Step& step : after_) step.primitive.execute(stream, step.args);
@@ -141,6 +143,22 @@ absl::flat_hash_map<size_t, size_t> FusableRelus(const Graph& graph, const Shape
   return fused;
 }
 
+bool IsEltwiseOp(const std::string& op) {
+  return op == "Relu" || op == "LeakyRelu" || op == "Sigmoid" || op == "Tanh" || op == "Clip";
+}
+
+bool SameFormat(const dnnl::memory& a, const dnnl::memory& b) { return a.get_desc() == b.get_desc(); }
+
+// Whether operand i of `node` receives the output gradient unchanged, in the
+// output's format: a same-shape Add.
+bool PassesOutputGradient(const Node& node, size_t i, const ShapeMap& shapes,
+                          const absl::flat_hash_map<std::string, dnnl::memory>& values) {
+  if (node.op_type != "Add" || node.inputs.size() != 2) return false;
+  const Shape& out = shapes.at(node.outputs[0]);
+  return shapes.at(node.inputs[0]) == out && shapes.at(node.inputs[1]) == out &&
+         SameFormat(values.at(node.inputs[i]), values.at(node.outputs[0]));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const Model& model, const ExecutorOptions& options) {
@@ -206,31 +224,87 @@ absl::Status Executor::Build(Plan& plan) {
       plan.values[out] = dnnl::memory(layouts[k].output, plan.engine);
     }
   }
+  // Which gradients share a buffer (see GradientSharing), decided in backward
+  // order; `first_write[k][i]`: node k is the first to write input i's gradient.
+  absl::flat_hash_map<std::string, int> producer;
+  absl::flat_hash_map<std::string, std::vector<int>> consumers;  // Ascending.
+  for (size_t k = 0; k < n; ++k) {
+    const Node& node = graph.nodes[k];
+    producer[node.outputs[0]] = static_cast<int>(k);
+    if (!requires_grad.contains(node.outputs[0])) continue;
+    for (const std::string& in : node.inputs) {
+      if (requires_grad.contains(in)) consumers[in].push_back(static_cast<int>(k));
+    }
+  }
+  // Lifetime of a gradient created at `created`: every consumer but the first
+  // writer accumulates into it later; an in-place step modifies it at once.
+  auto lifetime = [&](const std::string& name, int created, bool first_writer_is_consumer, bool in_place) {
+    GradientSharing::Lifetime life{created, producer.contains(name) ? producer.at(name) : -1, {}};
+    std::vector<int> later = consumers[name];
+    if (first_writer_is_consumer) later.pop_back();
+    life.modified = later;
+    if (in_place) life.modified.push_back(created);
+    return life;
+  };
+  auto passes_gradient = [&](size_t k, size_t i) {
+    return PassesOutputGradient(graph.nodes[k], i, plan.shapes, plan.values);
+  };
+  auto in_place = [&](size_t k) {
+    return absorbed_relus.contains(k) || IsEltwiseOp(graph.nodes[k].op_type);
+  };
+  GradientSharing sharing;
+  sharing.AddOwn(graph.output_name, lifetime(graph.output_name, static_cast<int>(n), false, false));
+  std::vector<std::vector<bool>> first_write(n);
+  plan.runs_backward.assign(n, false);
+  absl::flat_hash_set<std::string> written = {graph.output_name};
+  for (size_t k = n; k-- > 0;) {
+    const Node& node = graph.nodes[k];
+    first_write[k].assign(node.inputs.size(), false);
+    if (!requires_grad.contains(node.outputs[0])) continue;
+    plan.runs_backward[k] = true;
+    const int time = static_cast<int>(k);
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const std::string& in = node.inputs[i];
+      if (!requires_grad.contains(in) || !written.insert(in).second) continue;
+      first_write[k][i] = true;
+      const bool shared =
+          (passes_gradient(k, i) && sharing.TryShare(in, node.outputs[0], lifetime(in, time, true, false))) ||
+          (in_place(k) && SameFormat(plan.values.at(in), plan.values.at(node.outputs[0])) &&
+           sharing.TryShare(in, node.outputs[0], lifetime(in, time, true, true)));
+      if (!shared) sharing.AddOwn(in, lifetime(in, time, true, false));
+    }
+  }
   for (const std::string& name : requires_grad) {
-    plan.grads[name] = dnnl::memory(plan.values.at(name).get_desc(), plan.engine);
+    if (!written.contains(name)) sharing.AddOwn(name, {});  // Used by no node that runs backward.
+  }
+  for (const std::string& name : requires_grad) {
+    if (sharing.BufferOf(name) == name) plan.grads[name] = dnnl::memory(plan.values.at(name).get_desc(), plan.engine);
+  }
+  for (const std::string& name : requires_grad) {
+    if (sharing.BufferOf(name) == name) continue;
+    const dnnl::memory buffer = plan.grads.at(sharing.BufferOf(name));  // Copied before the map may grow.
+    plan.grads[name] = buffer;
   }
 
   // Where each kernel writes each input gradient: the value's gradient for the
   // first contribution in backward order, a scratch buffer added to it after.
+  // An operand that receives the output gradient unchanged adds that directly.
   std::vector<std::vector<dnnl::memory>> grad_targets(n);
   plan.accumulate.resize(n);
-  plan.runs_backward.assign(n, false);
-  // The output's gradient is the cotangent; consumers of the output add to it.
-  absl::flat_hash_set<std::string> written = {graph.output_name};
   for (size_t k = n; k-- > 0;) {
     const Node& node = graph.nodes[k];
     grad_targets[k].resize(node.inputs.size());
-    if (!requires_grad.contains(node.outputs[0])) continue;
-    plan.runs_backward[k] = true;
+    if (!plan.runs_backward[k]) continue;
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       const std::string& in = node.inputs[i];
       if (!requires_grad.contains(in)) continue;
       const dnnl::memory& target = plan.grads.at(in);
-      if (written.insert(in).second) {
+      if (first_write[k][i]) {
         grad_targets[k][i] = target;
         continue;
       }
-      dnnl::memory scratch(target.get_desc(), plan.engine);
+      dnnl::memory scratch = passes_gradient(k, i) ? plan.grads.at(node.outputs[0])
+                                                   : dnnl::memory(target.get_desc(), plan.engine);
       grad_targets[k][i] = scratch;
       dnnl::binary::primitive_desc add_pd(
           dnnl::binary::desc(dnnl::algorithm::binary_add, target.get_desc(), target.get_desc(), target.get_desc()),
@@ -244,6 +318,10 @@ absl::Status Executor::Build(Plan& plan) {
     KernelContext& ctx = contexts[k];
     ctx.output = plan.values.at(node.outputs[0]);
     if (plan.runs_backward[k]) ctx.output_grad = plan.grads.at(node.outputs[0]);
+    if (auto relu = fused_relus.find(k); relu != fused_relus.end() && plan.runs_backward[k]) {
+      const std::string& relu_out = graph.nodes[relu->second].outputs[0];
+      ctx.may_apply_relu_backward = plan.grads.at(relu_out).get_data_handle() == ctx.output_grad.get_data_handle();
+    }
     std::vector<Step> before, after;
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       ctx.input_grads.push_back(grad_targets[k][i]);
@@ -259,6 +337,10 @@ absl::Status Executor::Build(Plan& plan) {
       }
     }
     KernelFactory factory = absorbed_relus.contains(k) ? MakeFusedReluKernel : FindKernelFactory(node.op_type);
+    if (absorbed_relus.contains(k) && plan.kernels.at(producer.at(node.inputs[0]))->AppliesReluBackward()) {
+      plan.kernels.push_back(std::make_unique<StepKernel>());
+      continue;
+    }
     if (factory == nullptr) {
       return absl::FailedPreconditionError(
           absl::StrCat("unsupported operator '", node.op_type, "' (node '", node.name, "')"));

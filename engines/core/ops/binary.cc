@@ -66,8 +66,9 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeBinaryKernel(const KernelContext& ct
     const dnnl::memory grad = view(ctx.input_grads[i], ctx.InputShape(i));
     const bool reduce = operand.get_desc().dims() != full_md.dims();
     const dnnl::memory target = reduce ? ctx.NewMemory(full_md) : grad;
-    if (!local(target)) {
-      kernel->backward.push_back(SumToShapeStep(ctx.engine, dy, grad));  // Gradient is dY itself.
+    if (!local(target)) {  // The gradient is dY itself,
+      // which the executor may have handed over as the operand's gradient already.
+      if (grad.get_data_handle() != dy.get_data_handle()) kernel->backward.push_back(SumToShapeStep(ctx.engine, dy, grad));
       return;
     }
     if (reduce) kernel->backward.push_back(SumToShapeStep(ctx.engine, target, grad));

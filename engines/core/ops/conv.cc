@@ -8,10 +8,30 @@
 // ones among them use Winograd F(4x4, 3x3), which needs that format and does
 // 2.25x fewer multiplications. Other convolutions let oneDNN pick the format.
 #include "engines/core/ops/kernel.h"
+#include "engines/core/ops/single_channel_conv_backward.h"
 #include "engines/core/window_geometry.h"
 
 namespace crucible {
 namespace {
+
+// A convolution with one input channel: oneDNN forward, SingleChannelConvBackward
+// for the input gradient.
+class SingleChannelConvKernel final : public Kernel {
+ public:
+  SingleChannelConvKernel(Step forward, std::unique_ptr<SingleChannelConvBackward> backward, bool applies_relu)
+      : forward_(std::move(forward)), backward_(std::move(backward)), applies_relu_(applies_relu) {}
+  void Forward(dnnl::stream& stream) override { forward_.primitive.execute(stream, forward_.args); }
+  void Backward(dnnl::stream& stream) override {
+    stream.wait();
+    backward_->Run();
+  }
+  bool AppliesReluBackward() const override { return applies_relu_; }
+
+ private:
+  Step forward_;
+  std::unique_ptr<SingleChannelConvBackward> backward_;
+  bool applies_relu_;
+};
 
 dnnl::memory::dims Dims(const std::vector<int64_t>& v) { return dnnl::memory::dims(v.begin(), v.end()); }
 
@@ -22,6 +42,10 @@ struct ConvSetup {
   dnnl::memory::desc any_weights;
   dnnl::algorithm algorithm = dnnl::algorithm::convolution_direct;
   bool blocked = false;  // Source and destination in nChw16c.
+  // Destination only in nChw16c: a one-channel stem feeding blocked
+  // convolutions (its input gradient comes from SingleChannelConvBackward,
+  // which reads that format; oneDNN's backward-data would not).
+  bool blocked_output = false;
 };
 
 constexpr int64_t kBlock = 16;
@@ -94,6 +118,8 @@ absl::StatusOr<ConvSetup> Setup(const KernelContext& ctx) {
   s.any_weights = dnnl::memory::desc(Dims(s.weight_dims), dnnl::memory::data_type::f32, dnnl::memory::format_tag::any);
   const Shape& x_shape = ctx.InputShape(0);
   s.blocked = x_shape.size() == 4 && group == 1 && x_shape[1] % kBlock == 0 && w_shape[0] % kBlock == 0;
+  s.blocked_output = x_shape.size() == 4 && group == 1 && x_shape[1] == 1 && w_shape[0] % kBlock == 0 &&
+                     ctx.ConstantInput(1) != nullptr;
   const WindowGeometry& g = s.geometry;
   const bool winograd_window = g.kernel == std::vector<int64_t>{3, 3} && g.strides == std::vector<int64_t>{1, 1} &&
                                g.dilations == std::vector<int64_t>{1, 1};
@@ -111,6 +137,7 @@ absl::StatusOr<dnnl::convolution_forward::primitive_desc> MakeConvForward(const 
                                                                           const dnnl::memory::desc& y_md) {
   auto setup = Setup(ctx);
   if (!setup.ok()) return setup.status();
+  if (setup->blocked_output) return ConvForward(ctx, *setup, setup->algorithm, prop, x_md, Blocked(y_md));
   if (!setup->blocked) return ConvForward(ctx, *setup, setup->algorithm, prop, x_md, y_md);
   return ConvForward(ctx, *setup, setup->algorithm, prop, Blocked(x_md), Blocked(y_md));
 }
@@ -138,6 +165,16 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeConvKernel(const KernelContext& ctx)
   if (ctx.HasInput(2)) forward.args[DNNL_ARG_BIAS] = ctx.inputs[2];
   kernel->forward.push_back(std::move(forward));
 
+  if (ctx.NeedsInputGrad(0) && ctx.ConstantInput(1) != nullptr) {
+    const bool with_relu = ctx.fuse_relu && ctx.may_apply_relu_backward;
+    auto single = SingleChannelConvBackward::Create(setup->geometry, ctx.ConstantInput(1)->data(), ctx.InputShape(1),
+                                                    ctx.output_grad, with_relu ? ctx.output : dnnl::memory(),
+                                                    ctx.input_grads[0]);
+    if (single != nullptr) {
+      return std::make_unique<SingleChannelConvKernel>(std::move(kernel->forward.front()), std::move(single),
+                                                       with_relu);
+    }
+  }
   if (ctx.NeedsInputGrad(0)) {
     auto hint = MakeConvForward(ctx, dnnl::prop_kind::forward_training, x_md, y_md);
     if (!hint.ok()) return hint.status();

@@ -32,6 +32,10 @@ class Kernel {
   virtual ~Kernel() = default;
   virtual void Forward(dnnl::stream& stream) = 0;
   virtual void Backward(dnnl::stream& stream) = 0;
+  // True when Backward also applies the backward of the ReLU fused into this
+  // kernel (see KernelContext::may_apply_relu_backward), so that the ReLU's own
+  // backward step is skipped.
+  virtual bool AppliesReluBackward() const { return false; }
 };
 
 // A kernel made of oneDNN primitives run in order: most kernels are just this,
@@ -73,6 +77,10 @@ struct KernelContext {
   dnnl::memory output;
   dnnl::memory output_grad;               // Empty when the output needs no gradient.
   bool fuse_relu = false;                 // Conv, Add: apply ReLU as a post-op (the Relu node is absorbed).
+  // With fuse_relu: output_grad is the gradient of the ReLU's output, and the
+  // ReLU's input gradient would overwrite it in place, so the kernel may apply
+  // the ReLU's backward itself (masking output_grad by output > 0).
+  bool may_apply_relu_backward = false;
 
   bool HasInput(size_t i) const { return i < inputs.size() && inputs[i]; }
   bool NeedsInputGrad(size_t i) const { return i < input_grads.size() && input_grads[i]; }
