@@ -18,7 +18,7 @@
 // checked against every gradient already in the buffer.
 //
 //   GradientSharing sharing;
-//   sharing.AddOwn("y", {.created = 3, .read = 2});
+//   sharing.AddOwn("y", {.created = 3, .read = 2, .modified = {}});
 //   // Add at time 2 passes dY to both operands; x has another consumer at time 0.
 //   sharing.TryShare("x", "y", {.created = 2, .read = -1, .modified = {0}});  // true
 //   sharing.BufferOf("x");  // "y"

@@ -61,6 +61,7 @@ struct RowArgs {
   const int64_t* h_kernel;
   const int64_t* h_output;
   const float* taps;  // [KH * KW][channels]
+  const int64_t* block_offsets;  // Offset of each 16-channel block in diff_dst.
 };
 
 // 16 floats as one GCC vector: each clone below compiles it to its widest
@@ -68,38 +69,35 @@ struct RowArgs {
 typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
 typedef int32_t LaneMask __attribute__((vector_size(kLanes * sizeof(int32_t))));
 
-// One row of input-gradient pixels when the output channels are contiguous:
+// One row of input-gradient pixels:
 // 16-wide dot products of the (masked) output gradient with each tap's
 // weights, summed over the taps that reach the pixel.
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void GatherContiguousRow(
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void GatherRow(
     const RowArgs& a, const float* dy, const float* relu_dst, float* dx) {
   const AxisTaps& wt = *a.w_taps;
   for (int64_t iw = 0; iw < a.in_w; ++iw) {
     Lanes acc = {};
-    float tail = 0;
     for (int64_t h = a.h_begin; h < a.h_end; ++h) {
       for (int64_t w = wt.begin[iw]; w < wt.begin[iw + 1]; ++w) {
         const int64_t at = a.h_output[h] * a.dst_h + wt.output[w] * a.dst_w;
         const float* tap = a.taps + (a.h_kernel[h] * a.kernel_w + wt.kernel_index[w]) * a.channels;
-        int64_t c = 0;
-        for (; c + kLanes <= a.channels; c += kLanes) {
+        for (int64_t c = 0; c < a.channels; c += kLanes) {
+          const int64_t element = at + a.block_offsets[c / kLanes];
           Lanes d, t;
-          std::memcpy(&d, dy + at + c, sizeof d);
+          std::memcpy(&d, dy + element, sizeof d);
           std::memcpy(&t, tap + c, sizeof t);
           if (relu_dst != nullptr) {
             Lanes y;
-            std::memcpy(&y, relu_dst + at + c, sizeof y);
+            std::memcpy(&y, relu_dst + element, sizeof y);
             d = reinterpret_cast<Lanes>(reinterpret_cast<LaneMask>(d) & (y > 0.0f));
           }
           acc += d * t;
         }
-        for (; c < a.channels; ++c) {
-          if (relu_dst == nullptr || relu_dst[at + c] > 0.0f) tail += dy[at + c] * tap[c];
-        }
       }
     }
-    for (int64_t j = 0; j < kLanes; ++j) tail += acc[j];
-    dx[iw * a.src_w] = tail;
+    float total = 0;
+    for (int64_t j = 0; j < kLanes; ++j) total += acc[j];
+    dx[iw * a.src_w] = total;
   }
 }
 
@@ -113,7 +111,10 @@ std::unique_ptr<SingleChannelConvBackward> SingleChannelConvBackward::Create(
   if (!Describe(diff_dst.get_desc(), &dst) || !Describe(diff_src.get_desc(), &src) || src.block != 1) return nullptr;
   if (relu_dst && relu_dst.get_desc() != diff_dst.get_desc()) return nullptr;
   const dnnl::memory::dims dst_dims = diff_dst.get_desc().dims(), src_dims = diff_src.get_desc().dims();
-  if (src_dims[1] != 1 || dst_dims[1] != weight_shape[0]) return nullptr;
+  if (src_dims[1] != 1 || dst_dims[1] != weight_shape[0] || dst_dims[1] % kLanes != 0) return nullptr;
+  for (int64_t oc = 0; oc < dst_dims[1]; ++oc) {  // Contiguous 16-channel blocks (nhwc, nChw16c).
+    if (dst.Channel(oc) != dst.Channel(oc - oc % kLanes) + oc % kLanes) return nullptr;
+  }
 
   std::unique_ptr<SingleChannelConvBackward> bwd(new SingleChannelConvBackward());
   SingleChannelConvBackward& b = *bwd;
@@ -134,8 +135,7 @@ std::unique_ptr<SingleChannelConvBackward> SingleChannelConvBackward::Create(
   for (int64_t oc = 0; oc < b.channels_; ++oc) {
     for (int64_t t = 0; t < taps; ++t) b.taps_[t * b.channels_ + oc] = weights[oc * taps + t];
   }
-  b.channel_offsets_.resize(b.channels_);
-  for (int64_t oc = 0; oc < b.channels_; ++oc) b.channel_offsets_[oc] = dst.Channel(oc);
+  for (int64_t oc = 0; oc < b.channels_; oc += kLanes) b.block_offsets_.push_back(dst.Channel(oc));
   b.dst_n_ = dst.n;
   b.dst_h_ = dst.h;
   b.dst_w_ = dst.w;
@@ -152,50 +152,19 @@ std::unique_ptr<SingleChannelConvBackward> SingleChannelConvBackward::Create(
 
 SingleChannelConvBackward::~SingleChannelConvBackward() = default;
 
-bool SingleChannelConvBackward::ChannelsContiguous() const {
-  for (int64_t oc = 0; oc < channels_; ++oc) {
-    if (channel_offsets_[oc] != oc) return false;
-  }
-  return true;
-}
-
 void SingleChannelConvBackward::Run() {
   const float* dy = static_cast<const float*>(diff_dst_.get_data_handle()) + dst_offset0_;
   const float* y = relu_dst_ ? static_cast<const float*>(relu_dst_.get_data_handle()) + dst_offset0_ : nullptr;
   float* dx = static_cast<float*>(diff_src_.get_data_handle()) + src_offset0_;
   const AxisTaps& ht = *h_taps_;
   const AxisTaps& wt = *w_taps_;
-  if (ChannelsContiguous()) {
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int64_t n = 0; n < batch_; ++n) {
-      for (int64_t ih = 0; ih < in_h_; ++ih) {
-        const RowArgs args{channels_,        in_w_,     kernel_w_,           dst_h_,
-                           dst_w_,           src_w_,    &wt,                 ht.begin[ih],
-                           ht.begin[ih + 1], ht.kernel_index.data(), ht.output.data(), taps_.data()};
-        GatherContiguousRow(args, dy + n * dst_n_, y == nullptr ? nullptr : y + n * dst_n_,
-                            dx + n * src_n_ + ih * src_h_);
-      }
-    }
-    return;
-  }
-  // Any other channel layout (e.g. nchw): the same sums, one channel at a time.
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t n = 0; n < batch_; ++n) {
     for (int64_t ih = 0; ih < in_h_; ++ih) {
-      for (int64_t iw = 0; iw < in_w_; ++iw) {
-        float total = 0;
-        for (int64_t h = ht.begin[ih]; h < ht.begin[ih + 1]; ++h) {
-          for (int64_t w = wt.begin[iw]; w < wt.begin[iw + 1]; ++w) {
-            const int64_t at = n * dst_n_ + ht.output[h] * dst_h_ + wt.output[w] * dst_w_;
-            const float* tap = &taps_[(ht.kernel_index[h] * kernel_w_ + wt.kernel_index[w]) * channels_];
-            for (int64_t oc = 0; oc < channels_; ++oc) {
-              const int64_t element = at + channel_offsets_[oc];
-              if (y == nullptr || y[element] > 0.0f) total += dy[element] * tap[oc];
-            }
-          }
-        }
-        dx[n * src_n_ + ih * src_h_ + iw * src_w_] = total;
-      }
+      const RowArgs args{channels_,        in_w_,     kernel_w_,           dst_h_,
+                         dst_w_,           src_w_,    &wt,                 ht.begin[ih],
+                         ht.begin[ih + 1], ht.kernel_index.data(), ht.output.data(), taps_.data(), block_offsets_.data()};
+      GatherRow(args, dy + n * dst_n_, y == nullptr ? nullptr : y + n * dst_n_, dx + n * src_n_ + ih * src_h_);
     }
   }
 }

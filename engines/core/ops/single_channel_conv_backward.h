@@ -4,13 +4,14 @@
 //
 // Why not oneDNN: its 2.6 CPU backward-data kernels block over input channels,
 // so with one channel only the reference implementation applies (0.5 ms of a
-// 5.6 ms ResNet batch-32 pass). Here each input pixel gathers its taps as dot
-// products over the output channels, which lie contiguous in nhwc and in one
-// channel block; with the fused ReLU, the output gradient is masked by the
+// 5.6 ms ResNet batch-32 pass). Here each input pixel gathers its taps as
+// 16-wide dot products over blocks of output channels, which lie contiguous
+// in nhwc and nChw16c; with the fused ReLU, the output gradient is masked by the
 // ReLU's output on the fly (no separate pass).
 //
-// Contract: Create() returns nullptr when the case is not covered (another
-// channel count, group, rank or memory format); the caller then uses oneDNN.
+// Contract: Create() returns nullptr when the case is not covered (output
+// channels not a multiple of 16 or not in contiguous blocks of 16, more input
+// channels, not 2-D); the caller then uses oneDNN.
 // Run() overwrites `diff_src` and runs on the calling OpenMP thread team.
 //
 //   auto bwd = SingleChannelConvBackward::Create(geometry, weights, w_shape, dy, y_or_empty, dx);
@@ -44,14 +45,13 @@ class SingleChannelConvBackward {
 
  private:
   SingleChannelConvBackward() = default;
-  bool ChannelsContiguous() const;
 
   int64_t batch_ = 0, channels_ = 0;
   int64_t in_h_ = 0, in_w_ = 0, out_h_ = 0, out_w_ = 0;
   int64_t kernel_h_ = 0, kernel_w_ = 0;
   std::unique_ptr<AxisTaps> h_taps_, w_taps_;  // Which taps reach each input row / column.
   std::vector<float> taps_;               // [KH * KW][OC]: the weights, output channels innermost.
-  std::vector<int64_t> channel_offsets_;  // Element offset of each output channel in diff_dst.
+  std::vector<int64_t> block_offsets_;    // Element offset of each block of 16 output channels in diff_dst.
   int64_t dst_n_ = 0, dst_h_ = 0, dst_w_ = 0;  // diff_dst strides (elements).
   int64_t src_n_ = 0, src_h_ = 0, src_w_ = 0;  // diff_src strides.
   int64_t dst_offset0_ = 0, src_offset0_ = 0;
