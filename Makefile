@@ -13,6 +13,8 @@ PACKAGES := g++ cmake make pkg-config \
             python3-grpcio python3-protobuf python3-numpy python3-pytest python3-pip
 # The dashboard (cpp-httplib) and its browser test (headless Chromium, driven by playwright-core from npm).
 PACKAGES += libcpp-httplib-dev chromium nodejs
+# The nap engine's LP relaxations (GLPK).
+PACKAGES += libglpk-dev
 
 .PHONY: all deps build test demo sanitize bench clean
 

@@ -19,7 +19,11 @@
 // LP relaxation (GLPK; the phase constraints exactly, free unstable ReLUs by
 // their triangle) whose bound is recomputed soundly from the LP duals, and
 // (3) Z3 (QF_LRA) at leaves with few free unstable ReLUs, those encoded
-// exactly and the phases as linear constraints.
+// exactly and the phases as linear constraints — for networks with few
+// inputs only (Z3's exact simplex on hundreds of dense inputs ignores
+// timeouts); above that, splitting down to LP-exact domains decides. A
+// violation that exists only on a phase boundary (an active neuron at
+// z == 0) is UNKNOWN: it proves nothing and is no witness.
 //
 // Soundness: UNSAT only from sound bounds (double arithmetic with a proof
 // margin) or a Z3 UNSAT. A witness is reported only after the input, rounded
@@ -70,12 +74,13 @@ struct NapVerifierOptions {
   double timeout_seconds = 60;            // per query (each bisection step too); 0: only cancellation
   double smt_leaf_timeout_seconds = 10;   // one Z3 check
   int64_t smt_unstable_limit = 12;        // Z3 once at most this many free ReLUs are unstable
+  int64_t smt_max_inputs = 64;            // Z3 only for networks with at most this many inputs
   int max_depth = 48;                     // ReLU splits before a domain goes to Z3 regardless
   int falsify_restarts = 8;               // projected gradient descent starts (besides seeds)
   int falsify_steps = 150;
   uint64_t seed = 1;
   // Extra falsifier starting points (e.g. dataset inputs), each of input_size values.
-  std::vector<std::vector<double>> seeds;
+  std::vector<std::vector<double>> seeds = {};
 };
 
 enum class NapOutcome { kUnsat, kSat, kUnknown, kTimeout, kCancelled };
@@ -134,6 +139,7 @@ class NapVerifier {
                                                  const InputBox& box,
                                                  const std::function<bool()>& cancelled) const;
   // The NAP's label is not used: `label` is the class the input must keep.
+  // CANCELLED when `cancelled` stops a bisection query.
   absl::StatusOr<RobustnessResult> AugmentedRobustness(const std::vector<double>& input, int64_t label,
                                                        const ActivationPattern& nap,
                                                        const RobustnessOptions& robustness,

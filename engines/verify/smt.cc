@@ -92,10 +92,12 @@ z3::expr Affine(z3::context& ctx, const Eigen::VectorXd& coefficients, const z3:
 
 // A ReLU counts as stable only with a clear margin; near-zero bounds are encoded exactly.
 constexpr double kStableMargin = 1e-9;
+// Fixed phases are relaxed by this much so that numeral rounding cannot cut off a real input.
+constexpr double kPhaseSlack = 1e-9;
 
 SmtResult Solve(z3::context& ctx, const AffineNetwork& net, const LayerBounds& bounds, const Eigen::VectorXd& lo,
                 const Eigen::VectorXd& hi, const std::vector<const std::vector<OutputConstraint>*>& cases,
-                double timeout_seconds) {
+                double timeout_seconds, const ReluSplits* phases) {
   z3::solver solver(ctx, "QF_LRA");
   z3::params params(ctx);
   params.set("timeout", static_cast<unsigned>(std::max(1.0, timeout_seconds * 1000.0)));
@@ -105,9 +107,13 @@ SmtResult Solve(z3::context& ctx, const AffineNetwork& net, const LayerBounds& b
   // composed away in double precision), so Z3 sees a few variables only.
   const int64_t n_in = net.input_size();
   int64_t unstable = 0;
+  auto phase = [phases](size_t k, int64_t i) -> int8_t {
+    return phases == nullptr || k >= phases->size() || (*phases)[k].empty() ? 0 : (*phases)[k][i];
+  };
   for (size_t k = 0; k + 1 < net.layers.size(); ++k) {
     if (!net.layers[k].relu) continue;
     for (int64_t i = 0; i < net.layers[k].outputs; ++i) {
+      if (phase(k, i) != 0) continue;
       unstable += !(bounds.lower[k][i] >= kStableMargin || bounds.upper[k][i] <= -kStableMargin);
     }
   }
@@ -132,6 +138,12 @@ SmtResult Solve(z3::context& ctx, const AffineNetwork& net, const LayerBounds& b
       continue;
     }
     for (int64_t o = 0; o < layer.outputs; ++o) {
+      if (const int8_t fixed = phase(k, o); fixed != 0) {
+        const z3::expr z = Affine(ctx, pre.row(o).head(basis.size()).transpose(), basis, pre(o, basis_size));
+        solver.add(fixed > 0 ? z >= Number(ctx, -kPhaseSlack) : z <= Number(ctx, kPhaseSlack));
+        if (fixed < 0) pre.row(o).setZero();
+        continue;
+      }
       const double l = bounds.lower[k][o], u = bounds.upper[k][o];
       if (l >= kStableMargin) continue;  // active: the activation is the pre-activation
       if (u <= -kStableMargin) {
@@ -210,7 +222,7 @@ bool Z3Interrupter::interrupted() const {
 
 SmtResult CheckLeafWithZ3(const AffineNetwork& net, const LayerBounds& bounds, const Eigen::VectorXd& lo,
                           const Eigen::VectorXd& hi, const std::vector<const std::vector<OutputConstraint>*>& cases,
-                          double timeout_seconds, Z3Interrupter* interrupter) {
+                          double timeout_seconds, Z3Interrupter* interrupter, const ReluSplits* phases) {
   SmtResult result;
   try {
     z3::context ctx;
@@ -219,7 +231,7 @@ SmtResult CheckLeafWithZ3(const AffineNetwork& net, const LayerBounds& bounds, c
       return result;
     }
     try {
-      result = Solve(ctx, net, bounds, lo, hi, cases, timeout_seconds);
+      result = Solve(ctx, net, bounds, lo, hi, cases, timeout_seconds, phases);
     } catch (...) {
       if (interrupter != nullptr) interrupter->Unregister(&ctx);
       throw;

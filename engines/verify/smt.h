@@ -18,6 +18,12 @@
 // re-checked: the caller re-checks every counterexample). A leaf that times
 // out, is interrupted or throws is kUnknown with the reason.
 //
+// With `phases` (the nap engine's fixed ReLU phases, ReluSplits layout), a
+// neuron with phase +1 is encoded as active with the linear constraint
+// z >= 0 and one with -1 as inactive with z <= 0 (each relaxed by 1e-9 for
+// the numeral rounding), whatever its bounds say: the answer is for the
+// inputs in the box whose fixed neurons are in their phase.
+//
 // Z3Interrupter lets another thread stop running checks (cancellation or the
 // job's deadline): Interrupt() interrupts every registered context and makes
 // later registrations fail fast.
@@ -69,10 +75,10 @@ class Z3Interrupter {
 
 // REQUIRES: `bounds` are sound pre-activation bounds of `net` over [lo, hi]
 // (NetworkBounds::PreActivation, possibly with ReLU splits: then the answer
-// is for the split sub-domain). `interrupter` may be null.
+// is for the split sub-domain). `interrupter` and `phases` may be null.
 SmtResult CheckLeafWithZ3(const AffineNetwork& net, const LayerBounds& bounds, const Eigen::VectorXd& lo,
                           const Eigen::VectorXd& hi, const std::vector<const std::vector<OutputConstraint>*>& cases,
-                          double timeout_seconds, Z3Interrupter* interrupter);
+                          double timeout_seconds, Z3Interrupter* interrupter, const ReluSplits* phases = nullptr);
 
 }  // namespace crucible
 
