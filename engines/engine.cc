@@ -7,6 +7,7 @@
 #include "engines/backdoor/backdoor_engine.h"
 #include "engines/backdoor/unlearnable_engine.h"
 #include "engines/evaluate/evaluate_engine.h"
+#include "engines/nap/nap_engine.h"
 #include "engines/verify/dlv_engine.h"
 #include "engines/verify/verify_engine.h"
 
@@ -38,6 +39,7 @@ EngineRegistry BuiltinEngines() {
   registry.Register(std::make_unique<FoolingEngine>());
   registry.Register(std::make_unique<VerifyEngine>());
   registry.Register(std::make_unique<DlvEngine>());
+  registry.Register(std::make_unique<NapEngine>());
   return registry;
 }
 

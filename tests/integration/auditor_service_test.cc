@@ -398,9 +398,6 @@ TEST_F(AuditorServiceTest, BadInputGetsTheRightStatusAndTheServerKeepsServing) {
   v1::SubmitJobRequest no_engine;
   no_engine.mutable_spec()->set_model_id(lenet_model.id());
   EXPECT_EQ(stub_->SubmitJob(Context().get(), no_engine, &job).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  v1::SubmitJobRequest not_built = EvaluateRequest(lenet_model.id(), dataset.id());
-  not_built.mutable_spec()->mutable_nap()->set_delta(0.99f);
-  EXPECT_EQ(stub_->SubmitJob(Context().get(), not_built, &job).error_code(), grpc::StatusCode::UNIMPLEMENTED);
   v1::SubmitJobRequest unknown_model = EvaluateRequest(std::string(64, 'b'), dataset.id());
   EXPECT_EQ(stub_->SubmitJob(Context().get(), unknown_model, &job).error_code(), grpc::StatusCode::NOT_FOUND);
 

@@ -72,10 +72,6 @@ TEST_F(CliTest, UsageAndServerErrorsExitTwoWithAClearMessage) {
   r = RunCli("127.0.0.1:1", "model list");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.out, HasSubstr("UNAVAILABLE"));
-
-  r = RunCli(server_->address(), RunEvaluate("").replace(0, 22, " run --engine nap"));
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.out, HasSubstr("UNIMPLEMENTED"));
 }
 
 TEST_F(CliTest, CancelledJobMakesWatchExitOne) {
