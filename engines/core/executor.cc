@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "engines/core/gradient_sharing.h"
 #include "engines/core/ops/kernel.h"
+#include "engines/core/ops/relu_gradient_sum.h"
 #include "engines/core/status_macros.h"
 
 namespace crucible {
@@ -16,11 +17,14 @@ namespace crucible {
 namespace {
 
 // Adds `scratch` into `target` after a kernel wrote a second (third, ...)
-// gradient contribution for the same value.
+// gradient contribution for the same value. With `relu_output`, the value is
+// a fused ReLU's output and this is its last contribution: the ReLU's
+// backward is applied in the same pass, target = (target + scratch) * [relu_output > 0].
 struct Accumulation {
   dnnl::binary add;
   dnnl::memory target;
   dnnl::memory scratch;
+  dnnl::memory relu_output;
 };
 
 // A kernel together with the reorders that bring its inputs into the formats
@@ -309,7 +313,30 @@ absl::Status Executor::Build(Plan& plan) {
       dnnl::binary::primitive_desc add_pd(
           dnnl::binary::desc(dnnl::algorithm::binary_add, target.get_desc(), target.get_desc(), target.get_desc()),
           plan.engine);
-      plan.accumulate[k].push_back({dnnl::binary(add_pd), target, scratch});
+      plan.accumulate[k].push_back({dnnl::binary(add_pd), target, scratch, {}});
+    }
+  }
+  // A fused ReLU whose output gradient gets its last contribution by an
+  // accumulation right before the ReLU's backward (in place) lets that
+  // accumulation apply it: one pass over the gradient instead of two.
+  absl::flat_hash_set<size_t> relu_in_accumulation;
+  for (size_t r : absorbed_relus) {
+    const Node& node = graph.nodes[r];
+    const std::string& out = node.outputs[0];
+    const std::vector<int>& users = consumers[out];
+    if (!plan.runs_backward[r] || users.size() < 2 || !plan.grads.contains(node.inputs[0]) ||
+        plan.grads.at(node.inputs[0]).get_data_handle() != plan.grads.at(out).get_data_handle()) {
+      continue;
+    }
+    const size_t last = static_cast<size_t>(users.front());  // Runs last of the consumers.
+    bool adjacent = true;
+    for (size_t m = r + 1; m < last; ++m) adjacent = adjacent && !plan.runs_backward[m];
+    if (!adjacent) continue;
+    for (auto acc = plan.accumulate[last].rbegin(); acc != plan.accumulate[last].rend(); ++acc) {
+      if (acc->target.get_data_handle() != plan.grads.at(out).get_data_handle()) continue;
+      acc->relu_output = plan.values.at(out);
+      relu_in_accumulation.insert(r);
+      break;
     }
   }
 
@@ -320,7 +347,8 @@ absl::Status Executor::Build(Plan& plan) {
     if (plan.runs_backward[k]) ctx.output_grad = plan.grads.at(node.outputs[0]);
     if (auto relu = fused_relus.find(k); relu != fused_relus.end() && plan.runs_backward[k]) {
       const std::string& relu_out = graph.nodes[relu->second].outputs[0];
-      ctx.may_apply_relu_backward = plan.grads.at(relu_out).get_data_handle() == ctx.output_grad.get_data_handle();
+      ctx.may_apply_relu_backward = !relu_in_accumulation.contains(relu->second) &&
+                                    plan.grads.at(relu_out).get_data_handle() == ctx.output_grad.get_data_handle();
     }
     std::vector<Step> before, after;
     for (size_t i = 0; i < node.inputs.size(); ++i) {
@@ -337,7 +365,8 @@ absl::Status Executor::Build(Plan& plan) {
       }
     }
     KernelFactory factory = absorbed_relus.contains(k) ? MakeFusedReluKernel : FindKernelFactory(node.op_type);
-    if (absorbed_relus.contains(k) && plan.kernels.at(producer.at(node.inputs[0]))->AppliesReluBackward()) {
+    if (absorbed_relus.contains(k) && (relu_in_accumulation.contains(k) ||
+                                       plan.kernels.at(producer.at(node.inputs[0]))->AppliesReluBackward())) {
       plan.kernels.push_back(std::make_unique<StepKernel>());
       continue;
     }
@@ -412,7 +441,15 @@ absl::StatusOr<Tensor> Executor::Backward(const Tensor& cotangent) {
       if (!p.runs_backward[k]) continue;
       p.kernels[k]->Backward(p.stream);
       for (Accumulation& acc : p.accumulate[k]) {
-        acc.add.execute(p.stream, {{DNNL_ARG_SRC_0, acc.target}, {DNNL_ARG_SRC_1, acc.scratch}, {DNNL_ARG_DST, acc.target}});
+        if (!acc.relu_output) {
+          acc.add.execute(p.stream, {{DNNL_ARG_SRC_0, acc.target}, {DNNL_ARG_SRC_1, acc.scratch}, {DNNL_ARG_DST, acc.target}});
+          continue;
+        }
+        p.stream.wait();
+        auto* target = static_cast<float*>(acc.target.get_data_handle());
+        ReluGradientSum(static_cast<const float*>(acc.relu_output.get_data_handle()), target,
+                        static_cast<const float*>(acc.scratch.get_data_handle()), target,
+                        static_cast<int64_t>(acc.target.get_desc().get_size() / sizeof(float)));
       }
     }
     p.stream.wait();

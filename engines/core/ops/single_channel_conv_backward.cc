@@ -5,28 +5,6 @@
 
 namespace crucible {
 
-// The taps that reach each input coordinate along one axis: for input
-// coordinate i, entries [begin[i], begin[i + 1]) of (kernel index, output
-// coordinate). Computed once, so that the pixel loop does no division.
-struct AxisTaps {
-  std::vector<int64_t> begin;
-  std::vector<int64_t> kernel_index;
-  std::vector<int64_t> output;
-
-  AxisTaps(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation) {
-    for (int64_t i = 0; i < in; ++i) {
-      begin.push_back(static_cast<int64_t>(output.size()));
-      for (int64_t k = 0; k < kernel; ++k) {
-        const int64_t scaled = i + pad - k * dilation;
-        if (scaled < 0 || scaled % stride != 0 || scaled / stride >= out) continue;
-        kernel_index.push_back(k);
-        output.push_back(scaled / stride);
-      }
-    }
-    begin.push_back(static_cast<int64_t>(output.size()));
-  }
-};
-
 namespace {
 
 constexpr int64_t kLanes = 16;
@@ -53,51 +31,75 @@ bool Describe(const dnnl::memory::desc& md, Layout4d* layout) {
   return true;
 }
 
-struct RowArgs {
-  int64_t channels, in_w, kernel_w;
-  int64_t dst_h, dst_w, src_w;
-  const AxisTaps* w_taps;
-  int64_t h_begin, h_end;  // This row's entries in the height AxisTaps.
-  const int64_t* h_kernel;
-  const int64_t* h_output;
-  const float* taps;  // [KH * KW][channels]
-  const int64_t* block_offsets;  // Offset of each 16-channel block in diff_dst.
+}  // namespace
+
+// Everything one image's pass needs; `channel_rows` and `tap_rows` are
+// per-thread scratch of channels * out_w and taps * out_w floats.
+struct SingleChannelConvBackward::ImageArgs {
+  int64_t channels, in_h, in_w, out_h, out_w, kernel_h, kernel_w;
+  int64_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+  int64_t dst_h, dst_w, src_h, src_w;
+  int64_t row_stride;            // Scratch row length: out_w rounded up to 16.
+  const float* taps;             // [KH * KW][channels]
+  const int64_t* block_offsets;  // Per 16-channel block.
+  const int64_t* first_ow;       // Per kernel column: the output columns whose input column is inside.
+  const int64_t* end_ow;
 };
 
-// 16 floats as one GCC vector: each clone below compiles it to its widest
-// registers, and the ReLU mask becomes a compare and an and, not a branch.
-typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
-typedef int32_t LaneMask __attribute__((vector_size(kLanes * sizeof(int32_t))));
+namespace {
 
-// One row of input-gradient pixels:
-// 16-wide dot products of the (masked) output gradient with each tap's
-// weights, summed over the taps that reach the pixel.
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void GatherRow(
-    const RowArgs& a, const float* dy, const float* relu_dst, float* dx) {
-  const AxisTaps& wt = *a.w_taps;
-  for (int64_t iw = 0; iw < a.in_w; ++iw) {
-    Lanes acc = {};
-    for (int64_t h = a.h_begin; h < a.h_end; ++h) {
-      for (int64_t w = wt.begin[iw]; w < wt.begin[iw + 1]; ++w) {
-        const int64_t at = a.h_output[h] * a.dst_h + wt.output[w] * a.dst_w;
-        const float* tap = a.taps + (a.h_kernel[h] * a.kernel_w + wt.kernel_index[w]) * a.channels;
-        for (int64_t c = 0; c < a.channels; c += kLanes) {
-          const int64_t element = at + a.block_offsets[c / kLanes];
-          Lanes d, t;
-          std::memcpy(&d, dy + element, sizeof d);
-          std::memcpy(&t, tap + c, sizeof t);
-          if (relu_dst != nullptr) {
-            Lanes y;
-            std::memcpy(&y, relu_dst + element, sizeof y);
-            d = reinterpret_cast<Lanes>(reinterpret_cast<LaneMask>(d) & (y > 0.0f));
-          }
-          acc += d * t;
+// 16 floats as one GCC vector, compiled to each clone's widest registers.
+typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
+
+// One image, by rows of the output gradient: transpose the row to
+// channel-major (masking by the ReLU's output), multiply by the weights to get
+// every tap's contribution along the row (vectorized over output columns), and
+// add those into the input rows and columns the taps read. Scratch rows are
+// `a.row_stride` (out_w rounded up to 16) floats apart.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void ScatterImage(
+    const SingleChannelConvBackward::ImageArgs& a, const float* dy, const float* relu_dst, float* dx,
+    float* channel_rows, float* tap_rows) {
+  const int64_t stride = a.row_stride, taps = a.kernel_h * a.kernel_w;
+  for (int64_t ih = 0; ih < a.in_h; ++ih) {
+    for (int64_t iw = 0; iw < a.in_w; ++iw) dx[ih * a.src_h + iw * a.src_w] = 0.0f;
+  }
+  for (int64_t i = 0; i < a.channels * stride; ++i) channel_rows[i] = 0.0f;  // Padding columns stay 0.
+  for (int64_t oh = 0; oh < a.out_h; ++oh) {
+    for (int64_t block = 0; block * kLanes < a.channels; ++block) {
+      const int64_t at = oh * a.dst_h + a.block_offsets[block];
+      float* rows = channel_rows + block * kLanes * stride;
+      for (int64_t ow = 0; ow < a.out_w; ++ow) {
+        const float* d = dy + at + ow * a.dst_w;
+        if (relu_dst == nullptr) {
+          for (int64_t j = 0; j < kLanes; ++j) rows[j * stride + ow] = d[j];
+        } else {
+          const float* y = relu_dst + at + ow * a.dst_w;
+          for (int64_t j = 0; j < kLanes; ++j) rows[j * stride + ow] = y[j] > 0.0f ? d[j] : 0.0f;
         }
       }
     }
-    float total = 0;
-    for (int64_t j = 0; j < kLanes; ++j) total += acc[j];
-    dx[iw * a.src_w] = total;
+    for (int64_t t = 0; t < taps; ++t) {
+      const float* w = a.taps + t * a.channels;
+      for (int64_t ow = 0; ow < stride; ow += kLanes) {
+        Lanes acc = {};
+        for (int64_t c = 0; c < a.channels; ++c) {
+          Lanes d;
+          std::memcpy(&d, channel_rows + c * stride + ow, sizeof d);
+          acc += w[c] * d;
+        }
+        std::memcpy(tap_rows + t * stride + ow, &acc, sizeof acc);
+      }
+    }
+    for (int64_t kh = 0; kh < a.kernel_h; ++kh) {
+      const int64_t ih = oh * a.stride_h - a.pad_h + kh * a.dilation_h;
+      if (ih < 0 || ih >= a.in_h) continue;
+      float* row = dx + ih * a.src_h;
+      for (int64_t kw = 0; kw < a.kernel_w; ++kw) {
+        const float* p = tap_rows + (kh * a.kernel_w + kw) * stride;
+        const int64_t shift = kw * a.dilation_w - a.pad_w;
+        for (int64_t ow = a.first_ow[kw]; ow < a.end_ow[kw]; ++ow) row[(ow * a.stride_w + shift) * a.src_w] += p[ow];
+      }
+    }
   }
 }
 
@@ -126,10 +128,22 @@ std::unique_ptr<SingleChannelConvBackward> SingleChannelConvBackward::Create(
   b.in_w_ = src_dims[3];
   b.kernel_h_ = weight_shape[2];
   b.kernel_w_ = weight_shape[3];
-  b.h_taps_ = std::make_unique<AxisTaps>(b.in_h_, b.out_h_, b.kernel_h_, geometry.strides[0], geometry.pads_begin[0],
-                                         geometry.dilations[0]);
-  b.w_taps_ = std::make_unique<AxisTaps>(b.in_w_, b.out_w_, b.kernel_w_, geometry.strides[1], geometry.pads_begin[1],
-                                         geometry.dilations[1]);
+  b.stride_h_ = geometry.strides[0];
+  b.stride_w_ = geometry.strides[1];
+  b.pad_h_ = geometry.pads_begin[0];
+  b.pad_w_ = geometry.pads_begin[1];
+  b.dilation_h_ = geometry.dilations[0];
+  b.dilation_w_ = geometry.dilations[1];
+  for (int64_t kw = 0; kw < b.kernel_w_; ++kw) {
+    int64_t first = 0, end = 0;
+    for (int64_t ow = 0; ow < b.out_w_; ++ow) {
+      const int64_t iw = ow * b.stride_w_ - b.pad_w_ + kw * b.dilation_w_;
+      if (iw < 0) first = ow + 1;
+      if (iw < b.in_w_) end = ow + 1;
+    }
+    b.first_ow_.push_back(first);
+    b.end_ow_.push_back(std::max(first, end));
+  }
   const int64_t taps = b.kernel_h_ * b.kernel_w_;
   b.taps_.resize(taps * b.channels_);
   for (int64_t oc = 0; oc < b.channels_; ++oc) {
@@ -156,15 +170,19 @@ void SingleChannelConvBackward::Run() {
   const float* dy = static_cast<const float*>(diff_dst_.get_data_handle()) + dst_offset0_;
   const float* y = relu_dst_ ? static_cast<const float*>(relu_dst_.get_data_handle()) + dst_offset0_ : nullptr;
   float* dx = static_cast<float*>(diff_src_.get_data_handle()) + src_offset0_;
-  const AxisTaps& ht = *h_taps_;
-  const AxisTaps& wt = *w_taps_;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t n = 0; n < batch_; ++n) {
-    for (int64_t ih = 0; ih < in_h_; ++ih) {
-      const RowArgs args{channels_,        in_w_,     kernel_w_,           dst_h_,
-                         dst_w_,           src_w_,    &wt,                 ht.begin[ih],
-                         ht.begin[ih + 1], ht.kernel_index.data(), ht.output.data(), taps_.data(), block_offsets_.data()};
-      GatherRow(args, dy + n * dst_n_, y == nullptr ? nullptr : y + n * dst_n_, dx + n * src_n_ + ih * src_h_);
+  const int64_t row_stride = (out_w_ + kLanes - 1) / kLanes * kLanes;
+  const ImageArgs args{channels_, in_h_,        in_w_,        out_h_,       out_w_,          kernel_h_,
+                       kernel_w_, stride_h_,    stride_w_,    pad_h_,       pad_w_,          dilation_h_,
+                       dilation_w_, dst_h_,     dst_w_,       src_h_,       src_w_,          row_stride,
+                       taps_.data(),
+                       block_offsets_.data(),   first_ow_.data(), end_ow_.data()};
+#pragma omp parallel
+  {
+    std::vector<float> channel_rows(channels_ * row_stride), tap_rows(kernel_h_ * kernel_w_ * row_stride);
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < batch_; ++n) {
+      ScatterImage(args, dy + n * dst_n_, y == nullptr ? nullptr : y + n * dst_n_, dx + n * src_n_,
+                   channel_rows.data(), tap_rows.data());
     }
   }
 }

@@ -4,10 +4,11 @@
 //
 // Why not oneDNN: its 2.6 CPU backward-data kernels block over input channels,
 // so with one channel only the reference implementation applies (0.5 ms of a
-// 5.6 ms ResNet batch-32 pass). Here each input pixel gathers its taps as
-// 16-wide dot products over blocks of output channels, which lie contiguous
-// in nhwc and nChw16c; with the fused ReLU, the output gradient is masked by the
-// ReLU's output on the fly (no separate pass).
+// 5.6 ms ResNet batch-32 pass). Here each row of the output gradient is
+// transposed to channel-major (its channels lie in contiguous blocks of 16 in
+// nhwc and nChw16c), multiplied by the weights into every tap's contribution
+// along the row, and added into the input gradient; with the fused ReLU, the
+// output gradient is masked by the ReLU's output on the fly (no separate pass).
 //
 // Contract: Create() returns nullptr when the case is not covered (output
 // channels not a multiple of 16 or not in contiguous blocks of 16, more input
@@ -29,8 +30,6 @@
 
 namespace crucible {
 
-struct AxisTaps;
-
 class SingleChannelConvBackward {
  public:
   // `weights` [OC, 1, KH, KW] row-major; `diff_dst` the output gradient and
@@ -43,13 +42,17 @@ class SingleChannelConvBackward {
   ~SingleChannelConvBackward();
   void Run();
 
+  struct ImageArgs;
+
  private:
   SingleChannelConvBackward() = default;
 
   int64_t batch_ = 0, channels_ = 0;
   int64_t in_h_ = 0, in_w_ = 0, out_h_ = 0, out_w_ = 0;
   int64_t kernel_h_ = 0, kernel_w_ = 0;
-  std::unique_ptr<AxisTaps> h_taps_, w_taps_;  // Which taps reach each input row / column.
+  int64_t stride_h_ = 1, stride_w_ = 1, pad_h_ = 0, pad_w_ = 0, dilation_h_ = 1, dilation_w_ = 1;
+  // Per kernel column: the output columns [first, end) whose tap reads inside the input.
+  std::vector<int64_t> first_ow_, end_ow_;
   std::vector<float> taps_;               // [KH * KW][OC]: the weights, output channels innermost.
   std::vector<int64_t> block_offsets_;    // Element offset of each block of 16 output channels in diff_dst.
   int64_t dst_n_ = 0, dst_h_ = 0, dst_w_ = 0;  // diff_dst strides (elements).
