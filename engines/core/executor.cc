@@ -163,6 +163,27 @@ bool PassesOutputGradient(const Node& node, size_t i, const ShapeMap& shapes,
          SameFormat(values.at(node.inputs[i]), values.at(node.outputs[0]));
 }
 
+// A same-shape Add of two Conv outputs used nowhere else (a residual block
+// with a projection): the later Conv can add its result to the earlier one's
+// in place, so the Add costs no pass. Returns the later Conv's index, or -1.
+int ResidualSumConv(const Graph& graph, size_t k, const ShapeMap& shapes,
+                    const absl::flat_hash_map<std::string, size_t>& producer,
+                    const absl::flat_hash_map<std::string, int>& uses) {
+  const Node& node = graph.nodes[k];
+  if (node.op_type != "Add" || node.inputs.size() != 2 || node.inputs[0] == node.inputs[1]) return -1;
+  const Shape& out = shapes.at(node.outputs[0]);
+  int late = -1;
+  for (const std::string& in : node.inputs) {
+    auto p = producer.find(in);
+    if (p == producer.end() || graph.nodes[p->second].op_type != "Conv" || uses.at(in) != 1 ||
+        in == graph.output_name || shapes.at(in) != out) {
+      return -1;
+    }
+    late = std::max(late, static_cast<int>(p->second));
+  }
+  return late;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const Model& model, const ExecutorOptions& options) {
@@ -191,6 +212,13 @@ absl::Status Executor::Build(Plan& plan) {
   const absl::flat_hash_map<size_t, size_t> fused_relus = FusableRelus(graph, plan.shapes);
   absl::flat_hash_set<size_t> absorbed_relus;
   for (const auto& [conv, relu] : fused_relus) absorbed_relus.insert(relu);
+
+  absl::flat_hash_map<std::string, size_t> producer_of;
+  absl::flat_hash_map<std::string, int> uses;
+  for (size_t k = 0; k < n; ++k) {
+    producer_of[graph.nodes[k].outputs[0]] = k;
+    for (const std::string& in : graph.nodes[k].inputs) ++uses[in];
+  }
 
   // Forward values, each in the format its producer chose.
   absl::flat_hash_set<std::string> requires_grad = {graph.input_name};
@@ -226,6 +254,20 @@ absl::Status Executor::Build(Plan& plan) {
       ctx.inputs[0] = source;
     } else {
       plan.values[out] = dnnl::memory(layouts[k].output, plan.engine);
+    }
+    if (const int late = ResidualSumConv(graph, k, plan.shapes, producer_of, uses);
+        late >= 0 && SameFormat(ctx.inputs[0], ctx.inputs[1]) && ctx.inputs[0].get_desc() == layouts[k].output) {
+      // The earlier Conv writes the Add's buffer, the later one adds to it.
+      const size_t late_input = producer_of.at(node.inputs[0]) == static_cast<size_t>(late) ? 0 : 1;
+      const dnnl::memory buffer = ctx.inputs[1 - late_input];
+      plan.values[node.inputs[late_input]] = buffer;
+      plan.values[out] = buffer;
+      ctx.inputs[late_input] = buffer;
+      ctx.output_computed_elsewhere = true;
+      contexts[late].sum_into_output = true;
+      contexts[late].fuse_relu = fused_relus.contains(k);
+      const std::string& result = fused_relus.contains(k) ? graph.nodes[fused_relus.at(k)].outputs[0] : out;
+      for (const std::string& in : node.inputs) plan.fused_into[in] = result;
     }
   }
   // Which gradients share a buffer (see GradientSharing), decided in backward
@@ -401,8 +443,9 @@ absl::StatusOr<Tensor> Executor::Forward(const Tensor& input, const std::vector<
       return absl::InvalidArgumentError(absl::StrCat("no intermediate value named '", name, "' in the model"));
     }
     if (auto fused = p.fused_into.find(name); fused != p.fused_into.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("value '", name, "' is fused with the ReLU ",
-                                                     "that follows it; ask for '", fused->second, "' instead"));
+      return absl::InvalidArgumentError(absl::StrCat("value '", name, "' is fused into the computation of '",
+                                                     fused->second, "' (a ReLU or residual Add that follows it); ",
+                                                     "ask for '", fused->second, "' instead"));
     }
   }
   const int64_t rows = p.model->has_batch_dimension() ? input.dim(0) : 1;

@@ -56,7 +56,7 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeBinaryKernel(const KernelContext& ct
   const dnnl::algorithm alg = BinaryAlgorithm(op);
   dnnl::post_ops relu;
   if (ctx.fuse_relu) relu.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-  kernel->forward.push_back(BinaryStep(ctx.engine, alg, a_full, b, y, relu));
+  if (!ctx.output_computed_elsewhere) kernel->forward.push_back(BinaryStep(ctx.engine, alg, a_full, b, y, relu));
 
   const dnnl::memory dy = view(ctx.output_grad, out_shape);
   // Gradient of one operand: `local` computes the full-size gradient into its

@@ -67,11 +67,10 @@ dnnl::convolution_forward::primitive_desc ConvForward(const KernelContext& ctx, 
                   : dnnl::convolution_forward::desc(prop, algorithm, x_md, s.any_weights, y_md, Dims(g.strides),
                                                     Dims(s.dilations), Dims(g.pads_begin), Dims(g.pads_end));
   dnnl::primitive_attr attr;
-  if (ctx.fuse_relu) {
-    dnnl::post_ops ops;
-    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-    attr.set_post_ops(ops);
-  }
+  dnnl::post_ops ops;
+  if (ctx.sum_into_output) ops.append_sum(1.0f);
+  if (ctx.fuse_relu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  attr.set_post_ops(ops);
   return dnnl::convolution_forward::primitive_desc(desc, attr, ctx.engine);
 }
 

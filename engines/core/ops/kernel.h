@@ -81,6 +81,12 @@ struct KernelContext {
   // ReLU's input gradient would overwrite it in place, so the kernel may apply
   // the ReLU's backward itself (masking output_grad by output > 0).
   bool may_apply_relu_backward = false;
+  // Conv: `output` already holds another operand of a residual Add; add the
+  // convolution to it (oneDNN sum post-op, before the fused ReLU).
+  bool sum_into_output = false;
+  // Add: another kernel computes the output (see sum_into_output); only the
+  // backward is needed.
+  bool output_computed_elsewhere = false;
 
   bool HasInput(size_t i) const { return i < inputs.size() && inputs[i]; }
   bool NeedsInputGrad(size_t i) const { return i < input_grads.size() && input_grads[i]; }

@@ -3,7 +3,8 @@
 // gradients of graphs where gradients share buffers (same-shape Add, ReLU
 // backward in place) against closed-form derivatives; and the backward-data of
 // one-input-channel convolutions (SingleChannelConvBackward) against a direct
-// double-precision scatter written here.
+// double-precision scatter written here; and the residual Add folded into a
+// Conv (its logits and gradients are checked against PyTorch in executor_test).
 #include <cmath>
 #include <random>
 
@@ -161,6 +162,36 @@ TEST(SharedGradientGraphTest, OperandUsedTwiceAndReLUBeforeASkip) {
   const Model skipped = skip.Build("y", {2, 5});
   for (int64_t i = 0; i < x.num_elements(); ++i) expected.at(i) = cotangent.at(i) * (0.5f * Step(x.at(i)) + 1.0f);
   EXPECT_LE(MaxScaledError(Gradient(skipped, 2, x, cotangent), expected), 1e-6);
+}
+
+// The fixture ResNet's projection block: the projection Conv adds into the
+// other Conv's output in place (no Add pass). What comes out must still be
+// the block's ReLU output, checked through the global average pool after it;
+// the two Conv outputs no longer exist on their own.
+TEST(ResidualSumTest, BlockOutputIsIntactAndFoldedConvOutputsAreNotOffered) {
+  auto model = Model::FromOnnxFile(testing::FixturePath("models/fmnist_resnet.onnx"));
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto exec = Executor::Create(*model, {.batch_size = 8, .num_threads = 2});
+  ASSERT_TRUE(exec.ok()) << exec.status();
+  const Tensor x = testing::LoadTensor(testing::FixturePath("golden/fmnist_resnet_inputs.npy"));
+  const std::string block = "/4/Relu_1_output_0", pooled = "/5/GlobalAveragePool_output_0";
+  absl::flat_hash_map<std::string, Tensor> act;
+  ASSERT_TRUE((*exec)->Forward(x, {block, pooled}, &act).ok());
+  const Tensor& r = act[block];
+  ASSERT_EQ(r.shape(), Shape({8, 32, 14, 14}));
+  double worst = 0;
+  for (int64_t nc = 0; nc < 8 * 32; ++nc) {
+    double mean = 0;
+    for (int64_t i = 0; i < 196; ++i) {
+      EXPECT_GE(r.at(nc * 196 + i), 0.0f);
+      mean += r.at(nc * 196 + i) / 196.0;
+    }
+    worst = std::max(worst, std::abs(mean - act[pooled].at(nc)));
+  }
+  EXPECT_LT(worst, 1e-5);
+  const auto status = (*exec)->Forward(x, {"/4/proj/proj.1/BatchNormalization_output_0"}, &act).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(status.message()).find(block), std::string::npos) << status;
 }
 
 // --- One-input-channel convolutions --------------------------------------------
