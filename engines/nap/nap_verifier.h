@@ -17,7 +17,8 @@
 // caller's seeds and LP optima), (2) branch and bound over the free unstable
 // ReLUs with CROWN bounds (NetworkBounds with the NAP as ReluSplits) and an
 // LP relaxation (GLPK; the phase constraints exactly, free unstable ReLUs by
-// their triangle) whose bound is recomputed soundly from the LP duals, and
+// their triangle) whose bound is recomputed soundly from the LP duals; the
+// root's free unstable ReLUs get LP-tightened bounds first — and
 // (3) Z3 (QF_LRA) at leaves with few free unstable ReLUs, those encoded
 // exactly and the phases as linear constraints — for networks with few
 // inputs only (Z3's exact simplex on hundreds of dense inputs ignores

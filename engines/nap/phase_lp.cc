@@ -22,7 +22,7 @@ constexpr int kSliceMilliseconds = 100;
 }  // namespace
 
 PhaseLp::PhaseLp(const AffineNetwork& net, const LayerBounds& layers, const Eigen::VectorXd& lo,
-                 const Eigen::VectorXd& hi, const ReluSplits& splits) {
+                 const Eigen::VectorXd& hi, const ReluSplits& splits, const ReluSplits* implied) {
   inputs_ = net.input_size();
   auto split = [&splits](size_t k, int64_t i) -> int8_t {
     return k < splits.size() && !splits[k].empty() ? splits[k][i] : 0;
@@ -51,7 +51,13 @@ PhaseLp::PhaseLp(const AffineNetwork& net, const LayerBounds& layers, const Eige
     const AffineLayer& layer = net.layers[k];
     const Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> w(
         layer.weights.data(), layer.outputs, layer.inputs);
-    Eigen::MatrixXd pre = w * activations;
+    Eigen::MatrixXd pre;
+    if (k == 0) {  // the activations are the inputs themselves
+      pre = Eigen::MatrixXd::Zero(layer.outputs, variables_ + 1);
+      pre.leftCols(inputs_) = w;
+    } else {
+      pre = w * activations;
+    }
     for (int64_t o = 0; o < layer.outputs; ++o) pre(o, variables_) += layer.bias[o];
     if (!layer.relu) {
       activations = std::move(pre);
@@ -61,6 +67,12 @@ PhaseLp::PhaseLp(const AffineNetwork& net, const LayerBounds& layers, const Eige
       const Eigen::RowVectorXd p = pre.row(o).head(variables_);
       const double p0 = pre(o, variables_);
       if (const int8_t phase = split(k, o); phase != 0) {
+        const bool enforced = implied != nullptr && k < implied->size() && !(*implied)[k].empty() &&
+                              (*implied)[k][o] == phase;
+        if (enforced) {
+          if (phase < 0) pre.row(o).setZero();
+          continue;
+        }
         if (phase > 0) {  // z >= 0: -p·v <= p0; the activation is z
           rows.push_back(-p);
           rhs.push_back(p0);
@@ -141,7 +153,7 @@ PhaseLp::PhaseLp(const AffineNetwork& net, const LayerBounds& layers, const Eige
     glp_set_mat_row(lp_, static_cast<int>(r + 1), n, index.data(), value.data());
     glp_set_row_bnds(lp_, static_cast<int>(r + 1), GLP_UP, 0.0, h_[r]);
   }
-  glp_scale_prob(lp_, GLP_SF_AUTO);
+  glp_scale_prob(lp_, GLP_SF_EQ);
 }
 
 PhaseLp::~PhaseLp() {
@@ -189,7 +201,7 @@ PhaseLp::Minimum PhaseLp::Solve(const Eigen::RowVectorXd& objective, double cons
   parm.presolve = GLP_OFF;
   parm.tm_lim = kSliceMilliseconds;
   if (!solved_once_) {
-    glp_adv_basis(lp_, 0);
+    glp_std_basis(lp_);
     solved_once_ = true;
   }
   int ret = 0;

@@ -56,9 +56,12 @@ class PhaseLp {
 
   // REQUIRES: `layers` are sound pre-activation bounds of `net` over [lo, hi]
   // with `splits` (NetworkBounds::PreActivation); splits has the
-  // ReluSplits layout with a vector for every ReLU layer.
+  // ReluSplits layout with a vector for every ReLU layer. `implied` (may be
+  // null, same layout) marks phases the box alone already enforces (sound
+  // bounds without splits prove them): those neurons keep their linear
+  // piece but get no row, which keeps ε-box LPs small.
   PhaseLp(const AffineNetwork& net, const LayerBounds& layers, const Eigen::VectorXd& lo, const Eigen::VectorXd& hi,
-          const ReluSplits& splits);
+          const ReluSplits& splits, const ReluSplits* implied = nullptr);
   ~PhaseLp();
   PhaseLp(const PhaseLp&) = delete;
   PhaseLp& operator=(const PhaseLp&) = delete;

@@ -32,7 +32,8 @@ constexpr double kEmptyMargin = 1e-9;
 constexpr double kTightenShare = 0.5;
 
 struct Domain {
-  ReluSplits splits;  // the query's phases plus the branch's splits
+  ReluSplits splits;            // the query's phases plus the branch's splits
+  std::vector<int> open_cases;  // cases no ancestor refuted
   int depth = 0;
 };
 
@@ -84,7 +85,20 @@ class PhaseSearch {
     }
     RETURN_IF_ERROR(Falsify());
     std::vector<Domain> stack;
-    stack.push_back({query_.phases, 0});
+    // Phases the box alone enforces need no LP rows.
+    LayerBounds unsplit;
+    bounds_.PreActivation(query_.lower, query_.upper, {}, unsplit);
+    implied_ = query_.phases;
+    for (size_t k = 0; k + 1 < unsplit.lower.size(); ++k) {
+      for (size_t i = 0; i < implied_[k].size(); ++i) {
+        const int8_t phase = implied_[k][i];
+        const bool holds = phase > 0 ? unsplit.lower[k][i] >= kStableMargin : unsplit.upper[k][i] <= -kStableMargin;
+        if (!holds) implied_[k][i] = 0;
+      }
+    }
+    std::vector<int> all_cases(query_.cases.size());
+    for (size_t c = 0; c < all_cases.size(); ++c) all_cases[c] = static_cast<int>(c);
+    stack.push_back({query_.phases, all_cases, 0});
     while (!stack.empty() && !found_ && !stop_) {
       Domain d = std::move(stack.back());
       stack.pop_back();
@@ -205,6 +219,7 @@ class PhaseSearch {
     RETURN_IF_ERROR(Bound(d, layers, b));
     if (b.decided || found_ || stop_) return absl::OkStatus();
     int64_t free_unstable = CountFreeUnstable(d, layers);
+    if (d.depth == 0) root_free_unstable_ = root_free_unstable_tightened_ = free_unstable;
     if (d.depth == 0 && free_unstable > options_.smt_unstable_limit && root_bounds_.lower.empty()) {
       // Worth a branch and bound: first tighten the root's bounds by LP.
       if (!TightenRoot(d, layers)) return absl::OkStatus();  // empty
@@ -213,7 +228,7 @@ class PhaseSearch {
       b = Bounding{};
       RETURN_IF_ERROR(Bound(d, layers, b));
       if (b.decided || found_ || stop_) return absl::OkStatus();
-      free_unstable = CountFreeUnstable(d, layers);
+      free_unstable = root_free_unstable_tightened_ = CountFreeUnstable(d, layers);
     }
     if (free_unstable == 0) {
       // The LP was exact here: its optima (already tried) are the only
@@ -257,25 +272,27 @@ class PhaseSearch {
     // Depth first: the side the LP optimum lies on is pushed last, searched first.
     const int8_t first = z_at_optimum > 0 ? int8_t{1} : int8_t{-1};
     for (int8_t side : {static_cast<int8_t>(-first), first}) {
-      Domain child{d.splits, d.depth + 1};
+      Domain child{d.splits, b.open, d.depth + 1};
       child.splits[layer][neuron] = side;
       children.push_back(std::move(child));
     }
     return absl::OkStatus();
   }
 
-  // CROWN, then the LP relaxation (one solve per row of each open case, its
-  // optima tried as counterexamples).
+  // CROWN on the open cases, then the LP relaxation (one solve per row, its
+  // optima tried as counterexamples), weakest CROWN bound first. Lazy: once
+  // one case survives the LP the domain will be split anyway, so the cases
+  // after it stay open unexamined (children look at them).
   absl::Status Bound(const Domain& d, const LayerBounds& layers, Bounding& out) {
-    std::vector<int> open;
+    std::vector<std::pair<double, int>> open;  // (best CROWN row bound, case)
     int64_t rows = 0;
-    for (const auto& c : query_.cases) rows += static_cast<int64_t>(c.size());
+    for (int c : d.open_cases) rows += static_cast<int64_t>(query_.cases[c].size());
     if (rows > 0) {
       Eigen::MatrixXd a(rows, net_.output_size());
       Eigen::VectorXd constants(rows);
       int64_t r = 0;
-      for (const auto& c : query_.cases) {
-        for (const OutputConstraint& oc : c) {
+      for (int c : d.open_cases) {
+        for (const OutputConstraint& oc : query_.cases[c]) {
           for (int64_t j = 0; j < net_.output_size(); ++j) a(r, j) = oc.coefficients[j];
           constants[r] = -oc.bound;
           ++r;
@@ -283,21 +300,27 @@ class PhaseSearch {
       }
       const OutputBounds ob = bounds_.LowerBound(a, constants, layers, query_.lower, query_.upper);
       r = 0;
-      for (size_t c = 0; c < query_.cases.size(); ++c) {
-        bool refuted = false;
-        for (size_t k = 0; k < query_.cases[c].size(); ++k, ++r) refuted = refuted || ob.value[r] > kProofMargin;
-        if (!refuted) open.push_back(static_cast<int>(c));
+      for (int c : d.open_cases) {
+        double best = -INFINITY;
+        for (size_t k = 0; k < query_.cases[c].size(); ++k, ++r) best = std::max(best, ob.value[r]);
+        if (!(best > kProofMargin)) open.emplace_back(best, c);
       }
     } else {
-      for (size_t c = 0; c < query_.cases.size(); ++c) open.push_back(static_cast<int>(c));
+      for (int c : d.open_cases) open.emplace_back(-INFINITY, c);
     }
     if (open.empty()) {
       out.decided = true;
       return absl::OkStatus();
     }
-    PhaseLp lp(net_, layers, query_.lower, query_.upper, d.splits);
-    for (int c : open) {
+    std::stable_sort(open.begin(), open.end());
+    PhaseLp lp(net_, layers, query_.lower, query_.upper, d.splits, &implied_);
+    for (size_t index = 0; index < open.size(); ++index) {
+      const int c = open[index].second;
       if (stop_ || found_) return absl::OkStatus();
+      if (!out.open.empty()) {  // an earlier case survived: leave this one to the children
+        out.open.push_back(c);
+        continue;
+      }
       const std::vector<OutputConstraint>& constraints = query_.cases[c];
       bool refuted = false;
       if (constraints.empty()) {
@@ -355,7 +378,7 @@ class PhaseSearch {
                            : INFINITY;
     for (size_t k = 0; k + 1 < layers.lower.size(); ++k) {
       if (!net_.layers[k].relu) continue;
-      PhaseLp lp(net_, layers, query_.lower, query_.upper, d.splits);
+      PhaseLp lp(net_, layers, query_.lower, query_.upper, d.splits, &implied_);
       const std::vector<std::pair<int64_t, int64_t>> relus = lp.free_relus();
       std::vector<std::pair<double, int64_t>> order;  // (-area, index)
       for (size_t f = 0; f < relus.size(); ++f) {
@@ -423,8 +446,9 @@ class PhaseSearch {
     out.domains = domains_;
     out.lp_calls = lp_calls_;
     out.smt_calls = smt_calls_;
-    const std::string stats = absl::StrFormat("%d domains, %d LP solves, %d Z3 leaves, %.2f s", domains_, lp_calls_,
-                                              smt_calls_, Elapsed());
+    const std::string stats = absl::StrFormat(
+        "root: %d free unstable ReLUs, %d after LP tightening; %d domains, %d LP solves, %d Z3 leaves, %.2f s",
+        root_free_unstable_, root_free_unstable_tightened_, domains_, lp_calls_, smt_calls_, Elapsed());
     if (found_) {
       out.outcome = VerifierOutcome::kSat;
       out.detail = absl::StrCat(out.detail, "; ", stats);
@@ -455,11 +479,13 @@ class PhaseSearch {
   const std::chrono::steady_clock::time_point start_;
   Z3Interrupter interrupter_;
   LayerBounds root_bounds_;  // the root's LP-tightened bounds once computed
+  ReluSplits implied_;       // the query's phases that the box's own bounds enforce
   std::optional<std::vector<double>> anchor_;  // strictly inside the phases, if one was found
 
   std::atomic<bool> stop_{false}, timed_out_{false}, cancelled_seen_{false}, watcher_done_{false};
   bool found_ = false;
   PhaseSearchResult result_;
+  int64_t root_free_unstable_ = 0, root_free_unstable_tightened_ = 0;
   int64_t domains_ = 0, lp_calls_ = 0, smt_calls_ = 0, undecided_ = 0, failed_checks_ = 0;
   std::string last_undecided_reason_;
 };
