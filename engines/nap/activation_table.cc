@@ -9,6 +9,13 @@
 #include "engines/core/status_macros.h"
 
 namespace crucible {
+namespace {
+
+// Automatic batch size: about 16 MiB of input and recorded activations, at most 4096 rows.
+constexpr int64_t kAutoBatchFloats = int64_t{4} << 20;
+constexpr int64_t kMaxAutoBatch = 4096;
+
+}  // namespace
 
 ActivationTable::ActivationTable(const std::vector<HiddenLayer>& layers, const std::vector<int32_t>& recorded,
                                  int64_t num_inputs)
@@ -56,6 +63,11 @@ absl::StatusOr<ActivationRecording> RecordActivations(const Model& model, const 
   const int64_t n = inputs.rank() == 0 ? 0 : inputs.dim(0);
   ActivationRecording out{.table = ActivationTable(layers, recorded, n), .predicted = std::vector<int64_t>(n)};
   if (n == 0) return out;
+  if (batch_size <= 0) {
+    int64_t floats_per_input = NumElements(model.ExampleShape());
+    for (int32_t k : recorded) floats_per_input += layers[k].size;
+    batch_size = std::clamp<int64_t>(kAutoBatchFloats / std::max<int64_t>(floats_per_input, 1), 1, kMaxAutoBatch);
+  }
   const int64_t batch = model.has_batch_dimension() ? std::clamp<int64_t>(n, 1, batch_size) : 1;
   ASSIGN_OR_RETURN(auto executor, Executor::Create(model, {.batch_size = batch, .num_threads = threads}));
   std::vector<std::string> names;

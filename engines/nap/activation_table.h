@@ -84,14 +84,17 @@ struct RecordingMonitor {
 };
 
 // Runs every input (rows of `inputs`, raw dataset values; `preprocess` maps them
-// to model input) through the model, batch_size at a time on `threads`
-// threads, and records the `recorded` layers. CANCELLED once
+// to model input) through the model, batch_size at a time (0: as many as keep
+// a batch's input and recorded activations near 16 MiB, at most 4096 — few
+// large batches, because every batch costs the executor's thread pool a few
+// synchronisations, which on a busy machine dominate a small model's work) on
+// `threads` threads, and records the `recorded` layers. CANCELLED once
 // monitor.cancelled() is true (checked before every batch).
 absl::StatusOr<ActivationRecording> RecordActivations(const Model& model, const Tensor& inputs,
                                                       const Preprocessor& preprocess,
                                                       const std::vector<HiddenLayer>& layers,
                                                       const std::vector<int32_t>& recorded, int threads,
-                                                      const RecordingMonitor& monitor, int64_t batch_size = 256);
+                                                      const RecordingMonitor& monitor, int64_t batch_size = 0);
 
 }  // namespace crucible
 
