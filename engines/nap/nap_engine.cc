@@ -12,7 +12,6 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "engines/core/batched_forward.h"
 #include "engines/core/status_macros.h"
 #include "engines/nap/activation_table.h"
 #include "engines/nap/hidden_layers.h"
@@ -120,8 +119,8 @@ absl::Status CheckLayersMatch(const AffineNetwork& net, const std::vector<Hidden
   for (size_t k = 0; same && k < layers.size(); ++k) same = relu_sizes[k] == layers[k].size;
   if (!same) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "nap: the model's ", layers.size(), " Relu nodes do not correspond one to one to the ReLUs of its affine form (",
-        relu_sizes.size(), "), so NAPs cannot be verified; set mine_only"));
+        "nap: the model's ", layers.size(), " Relu nodes do not correspond one to one to the ReLUs of its affine ",
+        "form (", relu_sizes.size(), "), so NAPs cannot be verified; set mine_only"));
   }
   return absl::OkStatus();
 }
@@ -212,7 +211,9 @@ absl::Status NapJob::PreparePatterns() {
   if (config_.has_patterns()) {
     ASSIGN_OR_RETURN(patterns_, PatternsFromNapSet(config_.patterns(), layers_, model_.num_classes(), "nap.patterns"));
     std::vector<std::pair<int64_t, int>> order;
-    for (int p = 0; p < config_.patterns().patterns_size(); ++p) order.emplace_back(config_.patterns().patterns(p).label(), p);
+    for (int p = 0; p < config_.patterns().patterns_size(); ++p) {
+      order.emplace_back(config_.patterns().patterns(p).label(), p);
+    }
     std::sort(order.begin(), order.end());
     std::vector<ActivationPattern> sorted;
     for (const auto& [label, p] : order) {
@@ -508,7 +509,8 @@ absl::Status NapEngine::Validate(const v1::JobSpec& spec, const Model& model, co
   } else {
     RETURN_IF_ERROR(SelectLayers(config.layers(), layers).status());
     if (dataset == nullptr) {
-      return absl::InvalidArgumentError("nap: mining needs a labelled dataset (spec.dataset_id), or supply nap.patterns");
+      return absl::InvalidArgumentError(
+          "nap: mining needs a labelled dataset (spec.dataset_id), or supply nap.patterns");
     }
     if (dataset->num_examples() < 2) return absl::InvalidArgumentError("nap: mining needs at least 2 dataset inputs");
   }

@@ -48,7 +48,8 @@ MinedNaps MineNaps(const ActivationTable& table, const std::vector<int64_t>& lab
   for (int64_t c = 0; c < num_classes; ++c) {
     if (count[c] == 0) continue;
     const double needed = (delta - kShareSlack) * count[c];
-    ActivationPattern pattern{.label = c};
+    ActivationPattern pattern;
+    pattern.label = c;
     for (size_t k = 0; k < layers.size(); ++k) {
       for (int64_t j = 0; j < static_cast<int64_t>(active[c][k].size()); ++j) {
         const int64_t on = active[c][k][j], off = count[c] - on;

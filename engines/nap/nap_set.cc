@@ -73,7 +73,8 @@ absl::StatusOr<std::vector<ActivationPattern>> PatternsFromNapSet(const v1::NapS
       return absl::InvalidArgumentError(absl::StrCat(where, ".label: class ", in.label(), " already has a pattern (",
                                                      field, ".patterns[", it->second, "])"));
     }
-    ActivationPattern pattern{.label = in.label()};
+    ActivationPattern pattern;
+    pattern.label = in.label();
     std::map<std::pair<int32_t, int64_t>, std::pair<NeuronState, int>> seen;
     for (int j = 0; j < in.neurons_size(); ++j) {
       const v1::NapNeuron& n = in.neurons(j);
@@ -123,10 +124,11 @@ absl::StatusOr<v1::NapSet> NapSetFromJson(std::string_view json) {
   v1::NapSet set;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
-  const auto status =
-      google::protobuf::util::JsonStringToMessage(google::protobuf::StringPiece(json.data(), json.size()), &set, options);
+  const auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(json.data(), json.size()), &set, options);
   if (!status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("not valid JSON of crucible.v1.NapSet: ", std::string(status.message())));
+    return absl::InvalidArgumentError(
+        absl::StrCat("not valid JSON of crucible.v1.NapSet: ", std::string(status.message())));
   }
   return set;
 }

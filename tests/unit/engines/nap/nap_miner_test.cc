@@ -52,6 +52,10 @@ class NapMinerTest : public ::testing::Test {
     reference_ = new Reference(testing::DoubleForward(*net, *images_, 1.0 / 255));
   }
 
+  static MinedNaps Mine(const std::vector<int64_t>& train, const std::vector<int32_t>& layers, double delta) {
+    return MineNaps(recording_->table, *labels_, recording_->predicted, train, layers, kClasses, delta);
+  }
+
   // The delta rule, applied to the reference activations.
   static std::vector<PatternMap> ExpectedPatterns(const std::vector<int64_t>& train, double delta,
                                                   const std::vector<int32_t>& layers, std::vector<int64_t>* counts) {
@@ -127,8 +131,7 @@ TEST_F(NapMinerTest, MinedPatternsAndHeldOutStatisticsMatchAnIndependentComputat
   const DatasetSplit split = SplitInputs(1000, 0.8, 7);
   for (double delta : {0.99, 0.95}) {
     SCOPED_TRACE(delta);
-    const MinedNaps mined =
-        MineNaps(recording_->table, *labels_, recording_->predicted, split.train, {0, 1}, kClasses, delta);
+    const MinedNaps mined = Mine(split.train, {0, 1}, delta);
     std::vector<int64_t> counts;
     const std::vector<PatternMap> expected = ExpectedPatterns(split.train, delta, {0, 1}, &counts);
     ASSERT_EQ(mined.patterns.size(), static_cast<size_t>(kClasses));  // every class has correct training inputs
@@ -175,8 +178,8 @@ TEST_F(NapMinerTest, MinedPatternsAndHeldOutStatisticsMatchAnIndependentComputat
 
 TEST_F(NapMinerTest, ALowerDeltaFixesMoreNeuronsAndMatchesFewerInputs) {
   const DatasetSplit split = SplitInputs(1000, 0.8, 3);
-  const MinedNaps strict = MineNaps(recording_->table, *labels_, recording_->predicted, split.train, {0, 1}, kClasses, 0.99);
-  const MinedNaps loose = MineNaps(recording_->table, *labels_, recording_->predicted, split.train, {0, 1}, kClasses, 0.9);
+  const MinedNaps strict = Mine(split.train, {0, 1}, 0.99);
+  const MinedNaps loose = Mine(split.train, {0, 1}, 0.9);
   const NapStatistics strict_stats = EvaluateNaps(recording_->table, *labels_, split.held_out, strict.patterns);
   const NapStatistics loose_stats = EvaluateNaps(recording_->table, *labels_, split.held_out, loose.patterns);
   for (int64_t c = 0; c < kClasses; ++c) {
@@ -192,8 +195,8 @@ TEST_F(NapMinerTest, ALowerDeltaFixesMoreNeuronsAndMatchesFewerInputs) {
 
 TEST_F(NapMinerTest, MiningOneLayerFixesOnlyItsNeurons) {
   const DatasetSplit split = SplitInputs(1000, 0.8, 7);
-  const MinedNaps both = MineNaps(recording_->table, *labels_, recording_->predicted, split.train, {0, 1}, kClasses, 0.99);
-  const MinedNaps last = MineNaps(recording_->table, *labels_, recording_->predicted, split.train, {1}, kClasses, 0.99);
+  const MinedNaps both = Mine(split.train, {0, 1}, 0.99);
+  const MinedNaps last = Mine(split.train, {1}, 0.99);
   for (int64_t c = 0; c < kClasses; ++c) {
     PatternMap expected;
     for (const auto& [where, state] : testing::ToMap(both.patterns[c])) {
