@@ -261,6 +261,19 @@ OutputBounds NetworkBounds::LowerBound(const Eigen::MatrixXd& a, const Eigen::Ve
   return best;
 }
 
+Eigen::VectorXd NetworkBounds::AbsoluteSensitivity(const Eigen::RowVectorXd& a, const LayerBounds& layers) const {
+  Eigen::RowVectorXd lambda = a.cwiseAbs();
+  for (int64_t k = num_layers() - 1; k >= 0; --k) {
+    lambda = lambda * weights_[k].cwiseAbs();
+    if (k == 0 || !relu_[k - 1]) continue;
+    const Eigen::VectorXd& u = layers.upper[k - 1];
+    for (int64_t i = 0; i < u.size(); ++i) {
+      if (u[i] <= 0) lambda[i] = 0.0;
+    }
+  }
+  return lambda.transpose();
+}
+
 double NetworkBounds::RowBound(const Eigen::RowVectorXd& a, double c, const LayerBounds& layers,
                               const Eigen::VectorXd& lo, const Eigen::VectorXd& hi, const LowerSlopes& alpha,
                               LowerSlopes* gradient, Eigen::RowVectorXd* coefficients, double* constant) const {

@@ -97,6 +97,11 @@ class NetworkBounds {
   OutputBounds LowerBound(const Eigen::MatrixXd& a, const Eigen::VectorXd& c, const LayerBounds& layers,
                           const Eigen::VectorXd& lo, const Eigen::VectorXd& hi,
                           bool want_relu_coefficients = false) const;
+  // For each input, Σ over paths through ReLUs not proven inactive of
+  // |a|·|W_L|···|W_1|: how fast a·y can change per unit of that input at
+  // most. Unlike the coefficients of a linear bound, where paths of opposite
+  // sign cancel, it grows with every path the relaxation has to cover.
+  Eigen::VectorXd AbsoluteSensitivity(const Eigen::RowVectorXd& a, const LayerBounds& layers) const;
   // Lower bound of a·y + c over the box with the lower slopes of unstable
   // ReLUs optimised by `iterations` steps of projected gradient ascent,
   // starting from `alpha` (empty: the adaptive slopes) and returning the best

@@ -3,7 +3,9 @@
 // contain every sampled point of the child box and are never looser than the
 // parent's, and alpha-optimised objective bounds (OptimizedLowerBound) stay
 // below the objective at every sampled point, never fall below the adaptive
-// slopes' bound, and do improve on it somewhere.
+// slopes' bound, and do improve on it somewhere; the absolute path
+// sensitivity (the input-split heuristic) bounds how fast the objective
+// actually changes along each input.
 #include <algorithm>
 #include <random>
 #include <string>
@@ -121,6 +123,32 @@ TEST(BoundsRefinementTest, OptimisedSlopesGiveSoundAndTighterObjectiveBounds) {
   }
   // The adaptive slopes are a starting point, not an optimum: ascent improves some bounds.
   EXPECT_GE(improved, 3);
+}
+
+TEST(BoundsRefinementTest, AbsoluteSensitivityBoundsTheObjectivesSlopeInTheBox) {
+  const AffineNetwork net = LoadAcasXu("ACASXU_run2a_4_8_batch_2000.onnx");
+  const NetworkBounds bounds(net);
+  std::mt19937 rng(21);
+  for (int trial = 0; trial < 6; ++trial) {
+    const Eigen::VectorXd lo = Sample(Eigen::VectorXd::Constant(5, -0.45), Eigen::VectorXd::Constant(5, 0.3), rng);
+    const Eigen::VectorXd hi = lo.array() + 0.15;
+    LayerBounds layers;
+    ASSERT_TRUE(bounds.PreActivation(lo, hi, {}, layers));
+    Eigen::RowVectorXd a = Eigen::RowVectorXd::Zero(5);
+    a[0] = 1.0;
+    a[1 + trial % 4] = -1.0;
+    const Eigen::VectorXd sensitivity = bounds.AbsoluteSensitivity(a, layers);
+    for (int s = 0; s < 100; ++s) {
+      const Eigen::VectorXd x = Sample(lo, hi, rng);
+      const double fx = a.dot(PreActivations(net, x).back());
+      for (int64_t i = 0; i < 5; ++i) {
+        Eigen::VectorXd x2 = x;
+        x2[i] = lo[i] + (hi[i] - lo[i]) * std::uniform_real_distribution<double>(0, 1)(rng);
+        const double change = std::abs(a.dot(PreActivations(net, x2).back()) - fx);
+        ASSERT_LE(change, sensitivity[i] * std::abs(x2[i] - x[i]) + 1e-9) << "input " << i;
+      }
+    }
+  }
 }
 
 }  // namespace
