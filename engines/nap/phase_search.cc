@@ -42,7 +42,7 @@ class PhaseSearch {
   PhaseSearch(const AffineNetwork& net, const PhaseQuery& query, const PhaseSearchOptions& options,
               const WitnessCheck& check, const std::function<bool()>& cancelled)
       : net_(net), query_(query), options_(options), check_(check), cancelled_(cancelled), bounds_(net),
-        falsifier_(net, query), start_(std::chrono::steady_clock::now()) {}
+        falsifier_(net, query), exact_(net, query, 0.0), start_(std::chrono::steady_clock::now()) {}
 
   absl::StatusOr<PhaseSearchResult> Run() {
     std::thread watcher([this] { Watch(); });
@@ -161,15 +161,16 @@ class PhaseSearch {
   // else moved a little towards the anchor (a point strictly inside the
   // phases) or polished by a short descent with small steps.
   absl::Status TryCandidate(const std::vector<double>& x, const std::string& source, bool offer_as_is) {
-    if (offer_as_is || falsifier_.Loss(x, nullptr) <= 0.0) {
+    if (offer_as_is || exact_.Loss(x, nullptr) <= 0.0) {
       RETURN_IF_ERROR(Offer(x, source));
       if (found_) return absl::OkStatus();
     }
     if (anchor_.has_value()) {
-      for (double t : {1e-3, 1e-2, 0.05, 0.2, 0.5}) {
+      // Tiny steps first: an LP optimum's violation may itself be tiny.
+      for (double t : {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.05, 0.2, 0.5}) {
         std::vector<double> y(x.size());
         for (size_t i = 0; i < x.size(); ++i) y[i] = x[i] + t * ((*anchor_)[i] - x[i]);
-        if (falsifier_.Loss(y, nullptr) > 0.0) continue;
+        if (exact_.Loss(y, nullptr) > 0.0) continue;
         RETURN_IF_ERROR(Offer(y, absl::StrCat(source, ", moved inside the phases")));
         if (found_) return absl::OkStatus();
       }
@@ -190,6 +191,7 @@ class PhaseSearch {
     std::vector<int> open;
     std::vector<PhaseLp::Gap> gaps;
     bool lp_failed = false;
+    double lp_minimum = INFINITY;  // the lowest LP optimum of a surviving case
   };
 
   // CROWN bounds with the domain's splits, intersected with the root's
@@ -234,7 +236,9 @@ class PhaseSearch {
       // The LP was exact here: its optima (already tried) are the only
       // violations, so what is left lies on a phase boundary (closed but not
       // strict) or within the proof margin.
-      Undecided("violations of the closed phase constraints only on a phase boundary or within the proof margin");
+      Undecided(absl::StrFormat("an LP-exact domain whose optimum (%g) the re-check refused: a violation on a phase "
+                                "boundary or within the proof margin",
+                                b.lp_minimum));
       return absl::OkStatus();
     }
     const bool z3_fits = net_.input_size() <= options_.smt_max_inputs;
@@ -359,6 +363,7 @@ class PhaseSearch {
           break;
         }
         out.gaps = lp.Gaps();
+        out.lp_minimum = std::min(out.lp_minimum, m.lp_value);
         RETURN_IF_ERROR(TryCandidate(m.input, "an LP optimum", false));
         if (found_) return absl::OkStatus();
       }
@@ -476,6 +481,7 @@ class PhaseSearch {
   const std::function<bool()>& cancelled_;
   const NetworkBounds bounds_;
   const PhaseFalsifier falsifier_;
+  const PhaseFalsifier exact_;  // margin 0: a cheap pre-check before the caller's re-check
   const std::chrono::steady_clock::time_point start_;
   Z3Interrupter interrupter_;
   LayerBounds root_bounds_;  // the root's LP-tightened bounds once computed

@@ -11,6 +11,8 @@
 //   - NAP-augmented robustness: ε with the NAP >= ε without, every verified
 //     bisection step below every refuted one, and no attack sample inside
 //     the verified ε-ball;
+//   - on ACAS Xu (5 inputs) the search with Z3 leaves and with splitting
+//     only agree; Z3 with fixed phases agrees with the box's own phases;
 //   - the LP relaxation's sound bound is below every sampled point;
 //   - bad arguments name the field; cancellation stops a query.
 #include <algorithm>
@@ -29,6 +31,7 @@
 #include "engines/nap/phase_query.h"
 #include "engines/verify/bounds.h"
 #include "engines/verify/network.h"
+#include "engines/verify/smt.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -324,6 +327,99 @@ TEST(NapVerifierTest, AugmentedRobustnessBisectionIsMonotoneAndTheNapOnlyHelps) 
       EXPECT_EQ(s.View(x).Predicted(), label);
     }
   }
+}
+
+// ACAS Xu (5 inputs) lets Z3 take the leaves: the search with Z3 leaves and
+// with splitting only must give the same answers, and every witness holds.
+TEST(NapVerifierTest, Z3LeavesAndSplittingOnlyAgreeOnASmallInputNetwork) {
+  auto model = Model::FromOnnxFile(Fixture("vnncomp/acasxu/ACASXU_run2a_1_1_batch_2000.onnx"));
+  ASSERT_TRUE(model.ok()) << model.status();
+  const AffineNetwork net = *ExtractAffineNetwork(*model);
+  const NapForwardPass forward = *MakeExecutorNapForwardPass(*model, 1);
+  const NapVerifierOptions with_z3{.timeout_seconds = 10};
+  NapVerifierOptions splitting_only{.timeout_seconds = 10};
+  splitting_only.smt_max_inputs = 0;
+  const NapVerifier z3(net, forward, with_z3), lp(net, forward, splitting_only);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<double> unit(-0.3, 0.3);
+  int decided = 0;
+  for (double width : {0.05, 0.1, 0.2, 0.3}) {
+    std::vector<double> p(5);
+    for (double& v : p) v = unit(rng);
+    const NapForward f = *forward(std::vector<float>(p.begin(), p.end()));
+    const int64_t label = std::max_element(f.logits.begin(), f.logits.end()) - f.logits.begin();
+    ActivationPattern nap{.label = label, .neurons = {}};
+    for (int64_t layer : {0, 1}) {
+      for (int64_t i = 0; i < 50; i += layer + 1) {
+        nap.neurons.push_back({static_cast<int32_t>(layer), i,
+                               f.relu_outputs[layer][i] > 0 ? NeuronState::kActive : NeuronState::kInactive});
+      }
+    }
+    InputBox box;
+    for (double v : p) {
+      box.lower.push_back(v - width / 2);
+      box.upper.push_back(v + width / 2);
+    }
+    absl::StatusOr<NapQueryResult> a = z3.VerifyClass(nap, box, kNever);
+    absl::StatusOr<NapQueryResult> b = lp.VerifyClass(nap, box, kNever);
+    ASSERT_TRUE(a.ok() && b.ok());
+    for (const NapQueryResult* r : {&*a, &*b}) {
+      if (r->outcome != NapOutcome::kSat) continue;
+      const NapForward w = *forward(std::vector<float>(r->input.begin(), r->input.end()));
+      for (const FixedNeuron& n : nap.neurons) {
+        const double out = w.relu_outputs[n.layer][n.neuron];
+        EXPECT_TRUE(n.state == NeuronState::kActive ? out > 0 : out <= 0);
+      }
+      EXPECT_NE(std::max_element(w.logits.begin(), w.logits.end()) - w.logits.begin(), label);
+    }
+    const bool both = a->outcome != NapOutcome::kTimeout && a->outcome != NapOutcome::kUnknown &&
+                      b->outcome != NapOutcome::kTimeout && b->outcome != NapOutcome::kUnknown;
+    if (both) {
+      EXPECT_EQ(a->outcome, b->outcome) << a->detail << " | " << b->detail;
+      ++decided;
+    }
+  }
+  EXPECT_GE(decided, 3);
+}
+
+// The Z3 encoding with fixed phases: a point's own phases are satisfiable
+// in a small box around it (and the model has them), a phase the whole box
+// contradicts is not.
+TEST(NapVerifierTest, Z3WithPhasesAgreesWithThePhasesOfTheBox) {
+  auto model = Model::FromOnnxFile(Fixture("vnncomp/acasxu/ACASXU_run2a_1_1_batch_2000.onnx"));
+  ASSERT_TRUE(model.ok()) << model.status();
+  const AffineNetwork net = *ExtractAffineNetwork(*model);
+  const std::vector<double> p = {0.1, -0.2, 0.05, 0.3, -0.1};
+  Eigen::VectorXd lo(5), hi(5);
+  for (int i = 0; i < 5; ++i) {
+    lo[i] = p[i] - 0.01;
+    hi[i] = p[i] + 0.01;
+  }
+  const NetworkBounds bounds(net);
+  LayerBounds layers;
+  ASSERT_TRUE(bounds.PreActivation(lo, hi, {}, layers));
+  const std::vector<std::vector<double>> pre = PreActivations(net, p);
+  ReluSplits phases = PhaseQuery::FreePhases(net);
+  for (int64_t i = 0; i < 50; ++i) phases[1][i] = pre[1][i] > 0 ? 1 : -1;
+  const std::vector<OutputConstraint> any;  // no output constraint: feasibility of the phases
+  SmtResult r = CheckLeafWithZ3(net, layers, lo, hi, {&any}, 10.0, nullptr, &phases);
+  ASSERT_EQ(r.answer, SmtAnswer::kSat) << r.reason;
+  const std::vector<std::vector<double>> at_model = PreActivations(net, r.input);
+  for (int64_t i = 0; i < 50; ++i) EXPECT_GE(phases[1][i] * at_model[1][i], -1e-6);
+  // Flip the second-layer neuron that is most clearly on one side over the whole box.
+  int64_t flip = -1;
+  double widest = 0;
+  for (int64_t i = 0; i < 50; ++i) {
+    const double margin = std::max(layers.lower[1][i], -layers.upper[1][i]);
+    if (margin > widest) {
+      widest = margin;
+      flip = i;
+    }
+  }
+  ASSERT_GE(flip, 0);
+  phases[1][flip] = layers.lower[1][flip] > 0 ? -1 : 1;
+  r = CheckLeafWithZ3(net, layers, lo, hi, {&any}, 10.0, nullptr, &phases);
+  EXPECT_EQ(r.answer, SmtAnswer::kUnsat) << r.reason;
 }
 
 TEST(PhaseLpTest, SoundBoundIsBelowEverySampledPointWithThePhases) {
