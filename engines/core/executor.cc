@@ -163,6 +163,22 @@ bool PassesOutputGradient(const Node& node, size_t i, const ShapeMap& shapes,
          SameFormat(values.at(node.inputs[i]), values.at(node.outputs[0]));
 }
 
+// Whether oneDNN can run the Conv of `ctx` adding into a destination in
+// format `dst` (sum post-op, then ReLU if `relu`).
+bool ConvTakesSum(KernelContext ctx, bool relu, const dnnl::memory::desc& dst) {
+  ctx.sum_into_output = true;
+  ctx.fuse_relu = relu;
+  const Shape& x = ctx.InputShape(0);
+  const dnnl::memory::desc any_x(dnnl::memory::dims(x.begin(), x.end()), dnnl::memory::data_type::f32,
+                                 dnnl::memory::format_tag::any);
+  try {
+    auto pd = MakeConvForward(ctx, dnnl::prop_kind::forward_inference, any_x, dst);
+    return pd.ok() && pd->dst_desc() == dst;
+  } catch (const dnnl::error&) {
+    return false;
+  }
+}
+
 // A same-shape Add of two Conv outputs used nowhere else (a residual block
 // with a projection): the later Conv can add its result to the earlier one's
 // in place, so the Add costs no pass. Returns the later Conv's index, or -1.
@@ -256,7 +272,8 @@ absl::Status Executor::Build(Plan& plan) {
       plan.values[out] = dnnl::memory(layouts[k].output, plan.engine);
     }
     if (const int late = ResidualSumConv(graph, k, plan.shapes, producer_of, uses);
-        late >= 0 && SameFormat(ctx.inputs[0], ctx.inputs[1]) && ctx.inputs[0].get_desc() == layouts[k].output) {
+        late >= 0 && SameFormat(ctx.inputs[0], ctx.inputs[1]) && ctx.inputs[0].get_desc() == layouts[k].output &&
+        ConvTakesSum(contexts[late], fused_relus.contains(k), ctx.inputs[0].get_desc())) {
       // The earlier Conv writes the Add's buffer, the later one adds to it.
       const size_t late_input = producer_of.at(node.inputs[0]) == static_cast<size_t>(late) ? 0 : 1;
       const dnnl::memory buffer = ctx.inputs[1 - late_input];

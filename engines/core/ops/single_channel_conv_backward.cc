@@ -8,6 +8,7 @@ namespace crucible {
 namespace {
 
 constexpr int64_t kLanes = 16;
+constexpr int64_t kTapGroup = 8;
 
 // Element offsets of a 4-D f32 memory: plain strides, or channels blocked once.
 struct Layout4d {
@@ -40,7 +41,8 @@ struct SingleChannelConvBackward::ImageArgs {
   int64_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
   int64_t dst_h, dst_w, src_h, src_w;
   int64_t row_stride;            // Scratch row length: out_w rounded up to 16.
-  const float* taps;             // [KH * KW][channels]
+  int64_t padded_taps;           // KH * KW rounded up to kTapGroup.
+  const float* taps;             // [channels][padded_taps]
   const int64_t* block_offsets;  // Per 16-channel block.
   const int64_t* first_ow;       // Per kernel column: the output columns whose input column is inside.
   const int64_t* end_ow;
@@ -50,6 +52,30 @@ namespace {
 
 // 16 floats as one GCC vector, compiled to each clone's widest registers.
 typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
+typedef int32_t LaneIndex __attribute__((vector_size(kLanes * sizeof(int32_t))));
+
+// Transposes 16 vectors in place: four stages, each swapping the off-diagonal
+// blocks of size 8, 4, 2, 1 between vector pairs (two-source shuffles).
+inline void Transpose16(Lanes (&v)[kLanes]) {
+  static constexpr int kDistances[4] = {8, 4, 2, 1};
+  static constexpr LaneIndex kLow[4] = {{0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23},
+                                        {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27},
+                                        {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29},
+                                        {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30}};
+  static constexpr LaneIndex kHigh[4] = {{8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31},
+                                         {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31},
+                                         {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31},
+                                         {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31}};
+  for (int stage = 0; stage < 4; ++stage) {
+    const int d = kDistances[stage];
+    for (int i = 0; i < kLanes; ++i) {
+      if ((i & d) != 0) continue;
+      const Lanes low = __builtin_shuffle(v[i], v[i + d], kLow[stage]);
+      v[i + d] = __builtin_shuffle(v[i], v[i + d], kHigh[stage]);
+      v[i] = low;
+    }
+  }
+}
 
 // One image, by rows of the output gradient: transpose the row to
 // channel-major (masking by the ReLU's output), multiply by the weights to get
@@ -59,35 +85,41 @@ typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void ScatterImage(
     const SingleChannelConvBackward::ImageArgs& a, const float* dy, const float* relu_dst, float* dx,
     float* channel_rows, float* tap_rows) {
-  const int64_t stride = a.row_stride, taps = a.kernel_h * a.kernel_w;
+  const int64_t stride = a.row_stride;
   for (int64_t ih = 0; ih < a.in_h; ++ih) {
     for (int64_t iw = 0; iw < a.in_w; ++iw) dx[ih * a.src_h + iw * a.src_w] = 0.0f;
   }
-  for (int64_t i = 0; i < a.channels * stride; ++i) channel_rows[i] = 0.0f;  // Padding columns stay 0.
   for (int64_t oh = 0; oh < a.out_h; ++oh) {
     for (int64_t block = 0; block * kLanes < a.channels; ++block) {
       const int64_t at = oh * a.dst_h + a.block_offsets[block];
       float* rows = channel_rows + block * kLanes * stride;
-      for (int64_t ow = 0; ow < a.out_w; ++ow) {
-        const float* d = dy + at + ow * a.dst_w;
-        if (relu_dst == nullptr) {
-          for (int64_t j = 0; j < kLanes; ++j) rows[j * stride + ow] = d[j];
-        } else {
-          const float* y = relu_dst + at + ow * a.dst_w;
-          for (int64_t j = 0; j < kLanes; ++j) rows[j * stride + ow] = y[j] > 0.0f ? d[j] : 0.0f;
+      for (int64_t ow0 = 0; ow0 < a.out_w; ow0 += kLanes) {
+        Lanes v[kLanes] = {};  // Columns past the row's end stay 0.
+        for (int64_t p = 0; p < kLanes && ow0 + p < a.out_w; ++p) {
+          const int64_t element = at + (ow0 + p) * a.dst_w;
+          std::memcpy(&v[p], dy + element, sizeof(Lanes));
+          if (relu_dst != nullptr) {
+            Lanes y;
+            std::memcpy(&y, relu_dst + element, sizeof y);
+            v[p] = reinterpret_cast<Lanes>(reinterpret_cast<LaneIndex>(v[p]) & (y > 0.0f));
+          }
         }
+        Transpose16(v);
+        for (int64_t j = 0; j < kLanes; ++j) std::memcpy(rows + j * stride + ow0, &v[j], sizeof(Lanes));
       }
     }
-    for (int64_t t = 0; t < taps; ++t) {
-      const float* w = a.taps + t * a.channels;
+    // kTapGroup independent accumulators keep the FMA pipes busy; the tap
+    // count is padded to a multiple of kTapGroup with zero weights.
+    for (int64_t t0 = 0; t0 < a.padded_taps; t0 += kTapGroup) {
       for (int64_t ow = 0; ow < stride; ow += kLanes) {
-        Lanes acc = {};
+        Lanes acc[kTapGroup] = {};
         for (int64_t c = 0; c < a.channels; ++c) {
           Lanes d;
           std::memcpy(&d, channel_rows + c * stride + ow, sizeof d);
-          acc += w[c] * d;
+          const float* w = a.taps + c * a.padded_taps + t0;
+          for (int64_t g = 0; g < kTapGroup; ++g) acc[g] += w[g] * d;
         }
-        std::memcpy(tap_rows + t * stride + ow, &acc, sizeof acc);
+        for (int64_t g = 0; g < kTapGroup; ++g) std::memcpy(tap_rows + (t0 + g) * stride + ow, &acc[g], sizeof(Lanes));
       }
     }
     for (int64_t kh = 0; kh < a.kernel_h; ++kh) {
@@ -97,7 +129,11 @@ __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) vo
       for (int64_t kw = 0; kw < a.kernel_w; ++kw) {
         const float* p = tap_rows + (kh * a.kernel_w + kw) * stride;
         const int64_t shift = kw * a.dilation_w - a.pad_w;
-        for (int64_t ow = a.first_ow[kw]; ow < a.end_ow[kw]; ++ow) row[(ow * a.stride_w + shift) * a.src_w] += p[ow];
+        if (a.stride_w == 1 && a.src_w == 1) {
+          for (int64_t ow = a.first_ow[kw]; ow < a.end_ow[kw]; ++ow) row[ow + shift] += p[ow];
+        } else {
+          for (int64_t ow = a.first_ow[kw]; ow < a.end_ow[kw]; ++ow) row[(ow * a.stride_w + shift) * a.src_w] += p[ow];
+        }
       }
     }
   }
@@ -145,9 +181,10 @@ std::unique_ptr<SingleChannelConvBackward> SingleChannelConvBackward::Create(
     b.end_ow_.push_back(std::max(first, end));
   }
   const int64_t taps = b.kernel_h_ * b.kernel_w_;
-  b.taps_.resize(taps * b.channels_);
+  b.padded_taps_ = (taps + kTapGroup - 1) / kTapGroup * kTapGroup;
+  b.taps_.assign(b.channels_ * b.padded_taps_, 0.0f);
   for (int64_t oc = 0; oc < b.channels_; ++oc) {
-    for (int64_t t = 0; t < taps; ++t) b.taps_[t * b.channels_ + oc] = weights[oc * taps + t];
+    for (int64_t t = 0; t < taps; ++t) b.taps_[oc * b.padded_taps_ + t] = weights[oc * taps + t];
   }
   for (int64_t oc = 0; oc < b.channels_; oc += kLanes) b.block_offsets_.push_back(dst.Channel(oc));
   b.dst_n_ = dst.n;
@@ -174,11 +211,11 @@ void SingleChannelConvBackward::Run() {
   const ImageArgs args{channels_, in_h_,        in_w_,        out_h_,       out_w_,          kernel_h_,
                        kernel_w_, stride_h_,    stride_w_,    pad_h_,       pad_w_,          dilation_h_,
                        dilation_w_, dst_h_,     dst_w_,       src_h_,       src_w_,          row_stride,
-                       taps_.data(),
+                       padded_taps_, taps_.data(),
                        block_offsets_.data(),   first_ow_.data(), end_ow_.data()};
 #pragma omp parallel
   {
-    std::vector<float> channel_rows(channels_ * row_stride), tap_rows(kernel_h_ * kernel_w_ * row_stride);
+    std::vector<float> channel_rows(channels_ * row_stride), tap_rows(padded_taps_ * row_stride);
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < batch_; ++n) {
       ScatterImage(args, dy + n * dst_n_, y == nullptr ? nullptr : y + n * dst_n_, dx + n * src_n_,

@@ -53,7 +53,8 @@ class SingleChannelConvBackward {
   int64_t stride_h_ = 1, stride_w_ = 1, pad_h_ = 0, pad_w_ = 0, dilation_h_ = 1, dilation_w_ = 1;
   // Per kernel column: the output columns [first, end) whose tap reads inside the input.
   std::vector<int64_t> first_ow_, end_ow_;
-  std::vector<float> taps_;               // [KH * KW][OC]: the weights, output channels innermost.
+  int64_t padded_taps_ = 0;               // KH * KW rounded up to a multiple of 8.
+  std::vector<float> taps_;               // [OC][padded_taps_]: the weights, zero for padding taps.
   std::vector<int64_t> block_offsets_;    // Element offset of each block of 16 output channels in diff_dst.
   int64_t dst_n_ = 0, dst_h_ = 0, dst_w_ = 0;  // diff_dst strides (elements).
   int64_t src_n_ = 0, src_h_ = 0, src_w_ = 0;  // diff_src strides.
