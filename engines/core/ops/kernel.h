@@ -6,6 +6,10 @@
 // the gradient of every node input for which input_grads[i] is non-empty, from
 // the output gradient and the forward values, which stay valid between the
 // two calls. Kernels never compute gradients for weights. All tensors are f32.
+// The executor may give an input gradient the output gradient's buffer
+// (GradientSharing): a kernel whose input gradient is the output gradient
+// unchanged (Add) then has nothing to write, and element-wise kernels run in
+// place.
 //
 // Memory formats: ChooseLayouts() says, per node, in which format each input
 // must arrive and which format the output takes. Convolutions pick oneDNN's
