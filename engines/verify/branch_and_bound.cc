@@ -29,7 +29,16 @@ struct Domain {
   std::vector<int> open_cases;  // indices into the group's cases
   double volume = 1.0;          // share of the group's root domain
   int depth = 0;
+  // The parent's lowest lower bound on an open case's margin: best-first
+  // search takes the most negative (the root: -infinity).
+  double priority = -INFINITY;
 };
+
+// Heap order for best-first search: lowest priority on top, deeper first on ties.
+bool LessPromising(const Domain& a, const Domain& b) {
+  if (a.priority != b.priority) return a.priority > b.priority;
+  return a.depth < b.depth;
+}
 
 // Cases sharing one input box.
 struct Group {
@@ -185,6 +194,7 @@ class Search {
           cv_done_.notify_all();
           return;
         }
+        if (options_.best_first) std::pop_heap(stack_.begin(), stack_.end(), LessPromising);
         d = std::move(stack_.back());
         stack_.pop_back();
         ++busy_;
@@ -195,7 +205,10 @@ class Search {
         std::lock_guard<std::mutex> lock(mutex_);
         --busy_;
         done_volume_ += decided;
-        for (Domain& c : children) stack_.push_back(std::move(c));
+        for (Domain& c : children) {
+          stack_.push_back(std::move(c));
+          if (options_.best_first) std::push_heap(stack_.begin(), stack_.end(), LessPromising);
+        }
       }
       cv_.notify_all();
     }
@@ -301,6 +314,8 @@ class Search {
         }
       }
       d.open_cases = still_open;
+      d.priority = INFINITY;  // the children's: the lowest bound of an open case
+      for (int64_t row : best_row) d.priority = std::min(d.priority, ob.value[row]);
       if (SplitInputs()) {
         const int64_t unstable = layers.UnstableCount();
         const double widest = (d.hi - d.lo).maxCoeff();  // splitting a (near-)point box gains nothing

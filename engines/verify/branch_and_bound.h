@@ -13,7 +13,8 @@
 // bounds and its centre as counterexamples, and descends the margin from the
 // most violating of them. Bounds are tightened down the tree: each child
 // starts from its parent's intermediate bounds and optimised lower slopes. `threads` workers share one
-// depth-first work stack.
+// work queue, best-first by the parent's most negative case bound (or
+// depth-first without `best_first`).
 //
 // Soundness: a counterexample is reported only after the input, rounded to
 // float and kept inside the box, violates the case both in the double
@@ -56,6 +57,11 @@ struct VerifierOptions {
   // Gradient-descent steps on the margin inside every undecided input-split
   // domain, from its most violating candidate vertex; 0 turns it off.
   int domain_descent_steps = 10;
+  // Undecided domains are searched best-first (the most negative lower bound
+  // on an open case's margin in the parent first) instead of depth-first: a
+  // counterexample in a small region of a wide box (ACAS Xu 1_9 prop_7:
+  // timeout at 116 s depth-first, ~400 domains best-first) is reached sooner.
+  bool best_first = true;
 };
 
 enum class VerifierOutcome { kUnsat, kSat, kUnknown, kTimeout, kCancelled };

@@ -42,6 +42,8 @@ ABSL_FLAG(int, alpha_iterations, crucible::VerifierOptions{}.alpha_iterations,
           "slope-optimisation steps per undecided domain (0: off)");
 ABSL_FLAG(int, domain_descent_steps, crucible::VerifierOptions{}.domain_descent_steps,
           "margin-descent steps per undecided input-split domain (0: off)");
+ABSL_FLAG(bool, best_first, crucible::VerifierOptions{}.best_first,
+          "search undecided domains best-first by their parent's lowest case bound (else depth-first)");
 ABSL_FLAG(int64_t, smt_unstable_limit, crucible::VerifierOptions{}.smt_unstable_limit,
           "Z3 on input-split domains with at most this many unstable ReLUs");
 ABSL_FLAG(int, falsify_samples, crucible::FalsifyOptions{}.samples, "random samples of the falsification pre-pass");
@@ -77,6 +79,7 @@ absl::StatusOr<VerifierResult> RunInstance(const std::string& onnx, const std::s
   options.alpha_iterations = absl::GetFlag(FLAGS_alpha_iterations);
   options.domain_descent_steps = absl::GetFlag(FLAGS_domain_descent_steps);
   options.smt_unstable_limit = absl::GetFlag(FLAGS_smt_unstable_limit);
+  options.best_first = absl::GetFlag(FLAGS_best_first);
   options.falsify.samples = absl::GetFlag(FLAGS_falsify_samples);
   options.falsify.restarts = absl::GetFlag(FLAGS_falsify_restarts);
   options.falsify.steps = absl::GetFlag(FLAGS_falsify_steps);

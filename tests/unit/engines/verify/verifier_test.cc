@@ -261,6 +261,22 @@ TEST(VerifierTest, AcasXuSubsetMatchesGroundTruth) {
   }
 }
 
+// 1_9 prop_7 (sat in the ground truth) hides its counterexamples in a small
+// region of a wide box: depth-first search timed out at 116 s, best-first by
+// the most negative case bound reaches one in about 400 domains.
+TEST(VerifierTest, BestFirstSearchFindsTheAcasXu19Prop7Counterexample) {
+  const std::string onnx = Fixture("vnncomp/acasxu/ACASXU_run2a_1_9_batch_2000.onnx");
+  const std::string vnnlib = Fixture("vnncomp/acasxu/vnnlib/prop_7.vnnlib");
+  ASSERT_EQ(GroundTruth().at({"ACASXU_run2a_1_9_batch_2000.onnx", "prop_7.vnnlib"}), "sat");
+  VerifierOptions options = Options(30);
+  ASSERT_TRUE(options.best_first);
+  auto r = Verify(onnx, vnnlib, options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->outcome, VerifierOutcome::kSat) << r->detail;
+  EXPECT_LT(r->domains, 5000) << r->detail;
+  ExpectCounterexampleViolates(onnx, vnnlib, *r);
+}
+
 TEST(VerifierTest, CounterexamplesTheExecutorRejectsAreNeverReported) {
   // A forward pass whose outputs never violate the property: every candidate fails its re-check.
   ForwardPass refusing = [](const std::vector<float>&) -> absl::StatusOr<std::vector<double>> {
