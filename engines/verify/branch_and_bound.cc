@@ -373,9 +373,9 @@ class Search {
     right.lo[dim] = mid;
     left.volume = right.volume = d.volume / 2;
     left.depth = right.depth = d.depth + 1;
-    // The stack is depth-first: the half holding the vertex that minimises
-    // the first open case's linear bound is searched first (counterexamples
-    // are likelier there).
+    // Depth-first (and best-first on ties), the half holding the vertex that
+    // minimises the first open case's linear bound is searched first
+    // (counterexamples are likelier there).
     const bool left_first = ob.coefficients(best_row[0], dim) > 0;
     children.push_back(std::move(left_first ? right : left));
     children.push_back(std::move(left_first ? left : right));
