@@ -19,6 +19,7 @@
 #include "engines/nap/nap_miner.h"
 #include "engines/nap/nap_set.h"
 #include "engines/nap/nap_verifier.h"
+#include "engines/pixel_input_map.h"
 #include "engines/preprocess.h"
 #include "engines/verify/network.h"
 
@@ -36,47 +37,6 @@ constexpr size_t kMaxSeeds = 8;
 // Share of the progress bar for recording activations when verification follows.
 constexpr double kRecordShare = 0.3;
 
-// Pixels (dataset values times preprocess.scale) to network input, per input
-// dimension: slope * pixel + offset, from preprocess.mean / std.
-struct InputMap {
-  std::vector<double> slope, offset;
-
-  InputMap(const v1::Preprocess& preprocess, const Shape& example_shape) {
-    const int64_t size = NumElements(example_shape);
-    const int64_t channels = example_shape.empty() ? 1 : example_shape[0];
-    const int64_t per_channel = std::max<int64_t>(1, size / std::max<int64_t>(channels, 1));
-    slope.resize(size);
-    offset.resize(size);
-    for (int64_t p = 0; p < size; ++p) {
-      const int64_t c = p / per_channel;
-      auto pick = [c](const auto& values, double fallback) {
-        return values.empty() ? fallback : static_cast<double>(values.size() == 1 ? values[0] : values[c]);
-      };
-      const double mean = pick(preprocess.mean(), 0.0), std = pick(preprocess.std(), 1.0);
-      slope[p] = 1.0 / std;
-      offset[p] = -mean / std;
-    }
-  }
-  // The same map on every dimension (NAP-augmented robustness takes one epsilon and one domain).
-  bool uniform() const {
-    return std::all_of(slope.begin(), slope.end(), [&](double s) { return s == slope[0]; }) &&
-           std::all_of(offset.begin(), offset.end(), [&](double o) { return o == offset[0]; });
-  }
-  InputBox Box(double pixel_lower, double pixel_upper) const {
-    InputBox box{std::vector<double>(slope.size()), std::vector<double>(slope.size())};
-    for (size_t p = 0; p < slope.size(); ++p) {
-      const double a = slope[p] * pixel_lower + offset[p], b = slope[p] * pixel_upper + offset[p];
-      box.lower[p] = std::min(a, b);
-      box.upper[p] = std::max(a, b);
-    }
-    return box;
-  }
-  std::vector<double> ToPixels(const std::vector<double>& input) const {
-    std::vector<double> pixels(input.size());
-    for (size_t p = 0; p < input.size(); ++p) pixels[p] = (input[p] - offset[p]) / slope[p];
-    return pixels;
-  }
-};
 
 struct Settings {
   double delta = kDefaultDelta;
@@ -147,7 +107,7 @@ v1::VerificationResult ToProto(NapOutcome outcome) {
   return v1::UNKNOWN;
 }
 
-void FillCounterexample(const NapQueryResult& result, const InputMap& map, v1::Counterexample& out) {
+void FillCounterexample(const NapQueryResult& result, const PixelInputMap& map, v1::Counterexample& out) {
   for (double v : map.ToPixels(result.input)) out.add_input(v);
   for (double v : result.output) out.add_output(v);
 }
@@ -184,6 +144,13 @@ class NapJob {
                         const InputBox& box);
   double QueryTimeout() const;
   std::vector<double> NetworkInput(int64_t index) const;
+  // The model-input box of the pixel box [lower, upper] in every dimension.
+  InputBox PixelBox(double lower, double upper) const {
+    const size_t size = map_.slope.size();
+    InputBox box;
+    map_.MapBox(std::vector<double>(size, lower), std::vector<double>(size, upper), box.lower, box.upper);
+    return box;
+  }
   std::vector<std::vector<double>> Seeds(const std::vector<size_t>& patterns) const;
 
   const v1::NapConfig& config_;
@@ -192,7 +159,7 @@ class NapJob {
   const Dataset* data_;
   const Settings settings_;
   const Preprocessor preprocess_;
-  const InputMap map_;
+  const PixelInputMap map_;
 
   std::vector<HiddenLayer> layers_;
   std::vector<int32_t> recorded_;
@@ -362,7 +329,7 @@ absl::Status NapJob::RunQuery(const Query& query, const AffineNetwork& net, cons
         return absl::OkStatus();
       }
       const double slope = std::fabs(map_.slope[0]);
-      const InputBox domain = map_.Box(preprocess_.clip_min(), preprocess_.clip_max());
+      const InputBox domain = PixelBox(preprocess_.clip_min(), preprocess_.clip_max());
       const RobustnessOptions robustness{.max_epsilon = settings_.max_epsilon * slope,
                                          .bisection_steps = settings_.bisection_steps,
                                          .domain_lower = domain.lower[0],
@@ -394,7 +361,7 @@ absl::Status NapJob::Verify() {
   ASSIGN_OR_RETURN(const AffineNetwork net, ExtractAffineNetwork(model_));
   RETURN_IF_ERROR(CheckLayersMatch(net, layers_));
   ASSIGN_OR_RETURN(const NapForwardPass forward, MakeExecutorNapForwardPass(model_, 1));
-  const InputBox box = map_.Box(preprocess_.clip_min(), preprocess_.clip_max());
+  const InputBox box = PixelBox(preprocess_.clip_min(), preprocess_.clip_max());
 
   std::vector<Query> queries;
   for (size_t p = 0; p < patterns_.size(); ++p) {
@@ -523,7 +490,7 @@ absl::Status NapEngine::Validate(const v1::JobSpec& spec, const Model& model, co
     if (dataset == nullptr) return absl::InvalidArgumentError("nap.robustness_inputs: needs a dataset");
     RETURN_IF_ERROR(CheckIndices(config.robustness_inputs(), dataset->num_examples(), "nap.robustness_inputs",
                                  "a dataset input"));
-    if (!InputMap(config.preprocess(), model.ExampleShape()).uniform()) {
+    if (!PixelInputMap(config.preprocess(), model.ExampleShape()).Uniform()) {
       return absl::InvalidArgumentError(
           "nap.preprocess: NAP-augmented robustness needs one mean and one std for every channel");
     }

@@ -15,6 +15,7 @@
 #include "engines/attack/loss_gradient.h"
 #include "engines/core/batched_forward.h"
 #include "engines/core/status_macros.h"
+#include "engines/pixel_input_map.h"
 #include "engines/preprocess.h"
 #include "engines/verify/dlv_features.h"
 #include "engines/verify/dlv_ladder_search.h"
@@ -66,40 +67,12 @@ Settings SettingsFrom(const v1::DlvConfig& config) {
   return s;
 }
 
-// The affine map pixels -> model input of every input dim: slope 1/std, offset -mean/std.
-struct PixelMap {
-  std::vector<double> slope, offset;
-
-  PixelMap(const v1::Preprocess& preprocess, const Shape& example_shape) {
-    const int64_t size = NumElements(example_shape);
-    const int64_t channels = example_shape.empty() ? 1 : example_shape[0];
-    const int64_t per_channel = std::max<int64_t>(1, size / channels);
-    slope.resize(size);
-    offset.resize(size);
-    for (int64_t p = 0; p < size; ++p) {
-      const int64_t c = p / per_channel;
-      auto pick = [c](const auto& values, double fallback) {
-        return values.empty() ? fallback : static_cast<double>(values.size() == 1 ? values[0] : values[c]);
-      };
-      const double mean = pick(preprocess.mean(), 0.0), std = pick(preprocess.std(), 1.0);
-      slope[p] = 1.0 / std;
-      offset[p] = -mean / std;
-    }
-  }
-  std::vector<double> Apply(const std::vector<double>& pixels) const {
-    std::vector<double> out(pixels.size());
-    for (size_t p = 0; p < pixels.size(); ++p) out[p] = slope[p] * pixels[p] + offset[p];
-    return out;
-  }
-  // Model-input box of a pixel box (std may be negative: the ends may swap).
-  LayerBox Apply(const LayerBox& box) const {
-    LayerBox out{Apply(box.lower), Apply(box.upper)};
-    for (int64_t p = 0; p < out.size(); ++p) {
-      if (out.lower[p] > out.upper[p]) std::swap(out.lower[p], out.upper[p]);
-    }
-    return out;
-  }
-};
+// Model-input box of a pixel box.
+LayerBox ToInputBox(const PixelInputMap& map, const LayerBox& pixels) {
+  LayerBox box;
+  map.MapBox(pixels.lower, pixels.upper, box.lower, box.upper);
+  return box;
+}
 
 v1::VerificationResult ToResult(SmtAnswer answer) {
   switch (answer) {
@@ -162,7 +135,7 @@ std::string FeatureList(const std::vector<Feature>& features) {
 
 class Analysis {
  public:
-  Analysis(const Settings& settings, const AffineNetwork& net, LossGradient& forward, const PixelMap& pixel_map,
+  Analysis(const Settings& settings, const AffineNetwork& net, LossGradient& forward, const PixelInputMap& pixel_map,
            const Model& model, JobContext& context, absl::Time deadline, double progress_begin,
            double progress_width)
       : s_(settings),
@@ -189,7 +162,7 @@ class Analysis {
   const Settings& s_;
   const AffineNetwork& net_;
   LossGradient& forward_;
-  const PixelMap& pixel_map_;
+  const PixelInputMap& pixel_map_;
   const Model& model_;
   JobContext& context_;
   absl::Time deadline_;
@@ -295,7 +268,7 @@ absl::Status Analysis::InputLayer(v1::DlvAnalysis& analysis, v1::DlvReport& repo
   layer.set_mean_span(pixel_box_.MeanWidth());
 
   // Features ranked in model-input space; the map to pixels is monotone per dim.
-  const LayerBox input_box = pixel_map_.Apply(pixel_box_);
+  const LayerBox input_box = ToInputBox(pixel_map_, pixel_box_);
   std::vector<Feature> features = ChooseFeatures(s_, net_, 0, activations_[0], input_box, label_, runner_up_);
   if (s_.by_gradient) {
     // Orientation is a pixel direction: flip where std < 0 swapped it.
@@ -306,7 +279,7 @@ absl::Status Analysis::InputLayer(v1::DlvAnalysis& analysis, v1::DlvReport& repo
     }
   }
   ManipulationGrid grid{pixels_, pixel_box_, features, 1};
-  const LayerBox family_box = pixel_map_.Apply(FamilyBox(pixels_, pixel_box_, features));
+  const LayerBox family_box = ToInputBox(pixel_map_, FamilyBox(pixels_, pixel_box_, features));
   auto bound_for_steps = [&](int steps) {
     grid.steps = steps;
     std::vector<double> deltas = grid.HalfSteps();
@@ -383,7 +356,7 @@ absl::Status Analysis::InputLayer(v1::DlvAnalysis& analysis, v1::DlvReport& repo
 
 absl::Status Analysis::HiddenLayers(v1::DlvAnalysis& analysis, v1::DlvReport& report) {
   const SmtBudget budget{.deadline = deadline_, .cancelled = [this] { return context_.Cancelled(); }};
-  LayerBox previous = pixel_map_.Apply(pixel_box_);
+  LayerBox previous = ToInputBox(pixel_map_, pixel_box_);
   bool chain_covered = true;
   const int hidden = static_cast<int>(net_.layers.size()) - 1;
   for (int k = 1; k <= hidden; ++k) {
@@ -506,7 +479,7 @@ absl::StatusOr<v1::Report> DlvEngine::Run(const v1::JobSpec& spec, JobContext& c
     ASSIGN_OR_RETURN(const AffineNetwork net, ExtractAffineNetwork(model));
     ASSIGN_OR_RETURN(auto forward, LossGradient::Create(model, config.preprocess(), kBatch, threads));
     const Shape example_shape = model.ExampleShape();
-    const PixelMap pixel_map(config.preprocess(), example_shape);
+    const PixelInputMap pixel_map(config.preprocess(), example_shape);
     std::vector<int64_t> indices;
     if (config.input_index() >= 0) {
       indices.push_back(config.input_index());
