@@ -37,7 +37,6 @@ constexpr size_t kMaxSeeds = 8;
 // Share of the progress bar for recording activations when verification follows.
 constexpr double kRecordShare = 0.3;
 
-
 struct Settings {
   double delta = kDefaultDelta;
   double train_fraction = kDefaultTrainFraction;

@@ -14,6 +14,7 @@
 #include "engines/nap/phase_falsifier.h"
 #include "engines/nap/phase_lp.h"
 #include "engines/verify/bounds.h"
+#include "engines/verify/search_verdict.h"
 #include "engines/verify/smt.h"
 
 namespace crucible {
@@ -454,23 +455,13 @@ class PhaseSearch {
     const std::string stats = absl::StrFormat(
         "root: %d free unstable ReLUs, %d after LP tightening; %d domains, %d LP solves, %d Z3 leaves, %.2f s",
         root_free_unstable_, root_free_unstable_tightened_, domains_, lp_calls_, smt_calls_, Elapsed());
-    if (found_) {
-      out.outcome = VerifierOutcome::kSat;
-      out.detail = absl::StrCat(out.detail, "; ", stats);
-    } else if (cancelled_seen_) {
-      out.outcome = VerifierOutcome::kCancelled;
-      out.detail = absl::StrCat("cancelled after ", stats);
-    } else if (timed_out_) {
-      out.outcome = VerifierOutcome::kTimeout;
-      out.detail = absl::StrCat("timed out after ", stats);
-    } else if (undecided_ > 0) {
-      out.outcome = VerifierOutcome::kUnknown;
-      out.detail = absl::StrCat(undecided_, " undecided domains, e.g. ", last_undecided_reason_, "; ", stats);
-    } else {
-      out.outcome = VerifierOutcome::kUnsat;
-      out.detail = absl::StrCat("every domain refuted: ", stats);
-    }
-    if (failed_checks_ > 0) absl::StrAppend(&out.detail, "; ", failed_checks_, " candidates failed the re-check");
+    out.outcome = SearchVerdict({.found = found_,
+                                 .cancelled = cancelled_seen_,
+                                 .timed_out = timed_out_,
+                                 .undecided = undecided_,
+                                 .last_undecided_reason = last_undecided_reason_,
+                                 .failed_rechecks = failed_checks_},
+                                stats, "every domain refuted", out.detail);
     return out;
   }
 

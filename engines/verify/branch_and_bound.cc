@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "engines/core/status_macros.h"
 #include "engines/verify/bounds.h"
+#include "engines/verify/search_verdict.h"
 #include "engines/verify/smt.h"
 
 namespace crucible {
@@ -460,23 +461,13 @@ class Search {
     out.smt_calls = smt_calls_;
     const std::string stats = absl::StrCat(domains_.load(), " domains, ", smt_calls_.load(), " Z3 leaves, ",
                                            absl::StrFormat("%.2f", Elapsed()), " s");
-    if (found_) {
-      out.outcome = VerifierOutcome::kSat;
-      out.detail = absl::StrCat(out.detail, "; ", stats);
-    } else if (cancelled_seen_) {
-      out.outcome = VerifierOutcome::kCancelled;
-      out.detail = absl::StrCat("cancelled after ", stats);
-    } else if (timed_out_) {
-      out.outcome = VerifierOutcome::kTimeout;
-      out.detail = absl::StrCat("timed out after ", stats);
-    } else if (undecided_ > 0) {
-      out.outcome = VerifierOutcome::kUnknown;
-      out.detail = absl::StrCat(undecided_.load(), " undecided domains, e.g. ", last_undecided_reason_, "; ", stats);
-    } else {
-      out.outcome = VerifierOutcome::kUnsat;
-      out.detail = absl::StrCat("every case refuted: ", stats);
-    }
-    if (failed_rechecks_ > 0) absl::StrAppend(&out.detail, "; ", failed_rechecks_.load(), " candidates failed the re-check");
+    out.outcome = SearchVerdict({.found = found_,
+                                 .cancelled = cancelled_seen_,
+                                 .timed_out = timed_out_,
+                                 .undecided = undecided_.load(),
+                                 .last_undecided_reason = last_undecided_reason_,
+                                 .failed_rechecks = failed_rechecks_.load()},
+                                stats, "every case refuted", out.detail);
     return out;
   }
 
