@@ -289,11 +289,9 @@ absl::Status Executor::Build(Plan& plan) {
   }
   // Which gradients share a buffer (see GradientSharing), decided in backward
   // order; `first_write[k][i]`: node k is the first to write input i's gradient.
-  absl::flat_hash_map<std::string, int> producer;
   absl::flat_hash_map<std::string, std::vector<int>> consumers;  // Ascending.
   for (size_t k = 0; k < n; ++k) {
     const Node& node = graph.nodes[k];
-    producer[node.outputs[0]] = static_cast<int>(k);
     if (!requires_grad.contains(node.outputs[0])) continue;
     for (const std::string& in : node.inputs) {
       if (requires_grad.contains(in)) consumers[in].push_back(static_cast<int>(k));
@@ -302,7 +300,7 @@ absl::Status Executor::Build(Plan& plan) {
   // Lifetime of a gradient created at `created`: every consumer but the first
   // writer accumulates into it later; an in-place step modifies it at once.
   auto lifetime = [&](const std::string& name, int created, bool first_writer_is_consumer, bool in_place) {
-    GradientSharing::Lifetime life{created, producer.contains(name) ? producer.at(name) : -1, {}};
+    GradientSharing::Lifetime life{created, producer_of.contains(name) ? static_cast<int>(producer_of.at(name)) : -1, {}};
     std::vector<int> later = consumers[name];
     if (first_writer_is_consumer) later.pop_back();
     life.modified = later;
@@ -425,7 +423,7 @@ absl::Status Executor::Build(Plan& plan) {
     }
     KernelFactory factory = absorbed_relus.contains(k) ? MakeFusedReluKernel : FindKernelFactory(node.op_type);
     if (absorbed_relus.contains(k) && (relu_in_accumulation.contains(k) ||
-                                       plan.kernels.at(producer.at(node.inputs[0]))->AppliesReluBackward())) {
+                                       plan.kernels.at(producer_of.at(node.inputs[0]))->AppliesReluBackward())) {
       plan.kernels.push_back(std::make_unique<StepKernel>());
       continue;
     }
