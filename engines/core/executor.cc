@@ -486,7 +486,7 @@ absl::StatusOr<Tensor> Executor::Backward(const Tensor& cotangent) {
   Plan& p = *plan_;
   if (p.forward_rows == 0) return absl::FailedPreconditionError("Backward called before a successful Forward");
   Shape expected = p.output_shape;
-  if (p.model->has_batch_dimension(), p.stream) expected[0] = p.forward_rows;
+  if (p.model->has_batch_dimension()) expected[0] = p.forward_rows;
   if (cotangent.shape() != expected) {
     return absl::InvalidArgumentError(absl::StrCat("cotangent shape ", ShapeToString(cotangent.shape()),
                                                    " does not match the output shape ", ShapeToString(expected)));

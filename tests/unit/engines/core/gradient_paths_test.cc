@@ -3,8 +3,9 @@
 // gradients of graphs where gradients share buffers (same-shape Add, ReLU
 // backward in place) against closed-form derivatives; and the backward-data of
 // one-input-channel convolutions (SingleChannelConvBackward) against a direct
-// double-precision scatter written here; and the residual Add folded into a
-// Conv (its logits and gradients are checked against PyTorch in executor_test).
+// double-precision scatter written here; the residual Add folded into a
+// Conv (its logits and gradients are checked against PyTorch in executor_test);
+// and the gradient of a model whose input has no batch dimension.
 #include <cmath>
 #include <random>
 
@@ -162,6 +163,21 @@ TEST(SharedGradientGraphTest, OperandUsedTwiceAndReLUBeforeASkip) {
   const Model skipped = skip.Build("y", {2, 5});
   for (int64_t i = 0; i < x.num_elements(); ++i) expected.at(i) = cotangent.at(i) * (0.5f * Step(x.at(i)) + 1.0f);
   EXPECT_LE(MaxScaledError(Gradient(skipped, 2, x, cotangent), expected), 1e-6);
+}
+
+TEST(SharedGradientGraphTest, ModelWithoutABatchDimension) {
+  // A rank-1 input has no batch dimension: the cotangent is the whole output,
+  // not rows of it. y = relu(x) + x: dy/dx = [x > 0] + 1.
+  const Shape shape = {5};
+  GraphBuilder g({5});
+  g.Node("Relu", {"x"}, "r");
+  g.Node("Add", {"r", "x"}, "y");
+  const Model model = g.Build("y", {5});
+  ASSERT_FALSE(model.has_batch_dimension());
+  const Tensor x = Random(shape, 5), cotangent = Random(shape, 6);
+  Tensor expected(shape);
+  for (int64_t i = 0; i < x.num_elements(); ++i) expected.at(i) = cotangent.at(i) * (Step(x.at(i)) + 1.0f);
+  EXPECT_LE(MaxScaledError(Gradient(model, 1, x, cotangent), expected), 1e-6);
 }
 
 // The fixture ResNet's projection block: the projection Conv adds into the
