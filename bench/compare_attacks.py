@@ -8,7 +8,7 @@ configuration's median, min–max and the ratio as a Markdown table.
 
 Needs python3-torch, python3-onnx and libopenblas0-pthread.
 
-Usage: bench/compare_attacks.py [--build build] [--rounds 3] [--threads 2] [--models M,M] [--batches B,B]
+Usage: bench/compare_attacks.py [--build build] [--rounds 3] [--min-time 0.5] [--threads 2] [--models M,M] [--batches B,B]
                                 [--configs passive,spin]
 """
 import argparse
@@ -54,7 +54,7 @@ def main():
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--min-time", type=float, default=0.3)
+    parser.add_argument("--min-time", type=float, default=0.5)
     parser.add_argument("--models", default="fmnist_lenet,fmnist_resnet")
     parser.add_argument("--batches", default="1,32,256")
     parser.add_argument("--configs", default="passive,spin",
