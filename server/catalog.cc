@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engines/core/status_macros.h"
-#include "google/protobuf/util/time_util.h"
+#include "server/current_timestamp.h"
 #include "server/store/sha256.h"
 
 namespace crucible {
@@ -18,7 +18,7 @@ absl::StatusOr<v1::Model> Catalog::RegisterModel(const std::string& name, const 
   for (int64_t d : model.ExampleShape()) record.add_input_shape(d);
   record.set_num_classes(model.num_classes());
   record.set_opset(model.graph().opset);
-  *record.mutable_created_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
+  *record.mutable_created_at() = CurrentTimestamp();
   return store_->PutModel(record);
 }
 
@@ -42,7 +42,7 @@ absl::StatusOr<v1::Dataset> Catalog::RegisterDataset(const std::string& name, co
   record.set_size_bytes(inputs.size_bytes + labels.size_bytes);
   record.set_inputs_sha256(inputs.sha256);
   record.set_labels_sha256(labels.sha256);
-  *record.mutable_created_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
+  *record.mutable_created_at() = CurrentTimestamp();
   return store_->PutDataset(record);
 }
 

@@ -7,7 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "engines/core/status_macros.h"
-#include "google/protobuf/util/time_util.h"
+#include "server/current_timestamp.h"
 #include "server/log.h"
 
 namespace crucible {
@@ -152,7 +152,7 @@ absl::StatusOr<v1::Job> JobManager::Submit(const v1::SubmitJobRequest& request) 
   *job.mutable_spec() = spec;
   job.set_state(v1::QUEUED);
   job.set_request_id(request.request_id());
-  *job.mutable_created_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
+  *job.mutable_created_at() = CurrentTimestamp();
   ASSIGN_OR_RETURN(v1::Job stored, store_->CreateJob(job));
   if (stored.id() == job.id()) {
     LogEvent("job_submitted", {{"job", job.id()}, {"engine", engine_name}, {"model", spec.model_id()}});
@@ -179,7 +179,7 @@ absl::StatusOr<v1::Job> JobManager::Cancel(const std::string& id) {
     return job;
   }
   job.set_state(v1::CANCELLED);
-  *job.mutable_finished_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
+  *job.mutable_finished_at() = CurrentTimestamp();
   RETURN_IF_ERROR(store_->UpdateJob(job));
   ++generation_;
   changed_.SignalAll();
@@ -266,7 +266,7 @@ void JobManager::Finish(v1::Job& job, const absl::StatusOr<v1::Report>& result, 
     job.clear_started_at();
     job.clear_artifacts();
   } else {
-    *job.mutable_finished_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
+    *job.mutable_finished_at() = CurrentTimestamp();
     if (cancelled_by_user) {
       job.set_state(v1::CANCELLED);
     } else if (result.ok()) {

@@ -63,7 +63,7 @@ std::shared_ptr<grpc::Channel> AuditorClient::OpenChannel(const std::string& tar
 }
 
 AuditorClient::AuditorClient(std::shared_ptr<grpc::ChannelInterface> channel)
-    : stub_(v1::AuditorService::NewStub(std::move(channel))) {}
+    : stub_(v1::AuditorService::NewStub(channel)) {}
 
 absl::StatusOr<v1::Model> AuditorClient::GetModel(const std::string& id) {
   v1::GetModelRequest request;

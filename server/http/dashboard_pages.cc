@@ -6,7 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "engines/core/status_macros.h"
-#include "google/protobuf/util/time_util.h"
+#include "server/current_timestamp.h"
 #include "server/http/html.h"
 #include "server/http/proto_json.h"
 #include "server/http/report_html.h"
@@ -38,7 +38,7 @@ double Seconds(const google::protobuf::Timestamp& t) { return t.seconds() + t.na
 std::string JobDuration(const v1::Job& job) {
   if (!job.has_started_at()) return "";
   const google::protobuf::Timestamp end =
-      job.has_finished_at() ? job.finished_at() : google::protobuf::util::TimeUtil::GetCurrentTime();
+      job.has_finished_at() ? job.finished_at() : CurrentTimestamp();
   return DurationText(std::max(0.0, Seconds(end) - Seconds(job.started_at())));
 }
 

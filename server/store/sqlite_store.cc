@@ -17,7 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "engines/core/status_macros.h"
-#include "google/protobuf/util/time_util.h"
+#include "server/current_timestamp.h"
 
 namespace crucible {
 namespace {
@@ -425,7 +425,7 @@ absl::StatusOr<std::optional<v1::Job>> SqliteStore::ClaimNextQueuedJob() {
     ASSIGN_OR_RETURN(v1::Job job, ColumnRecord<v1::Job>(oldest.get(), 1));
     oldest.reset();
     job.set_state(v1::RUNNING);
-    *job.mutable_started_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
+    *job.mutable_started_at() = CurrentTimestamp();
     RETURN_IF_ERROR(Exec(db_, "UPDATE jobs SET state = ?, record = ? WHERE seq = ?",
                          {int64_t{v1::RUNNING}, Bytes(job.SerializeAsString()), seq}));
     claimed = std::move(job);
@@ -487,7 +487,7 @@ absl::StatusOr<int64_t> SqliteStore::CountJobs(const JobFilter& filter) {
   const std::string sql = absl::StrCat("SELECT COUNT(*) FROM jobs",
                                        where.empty() ? "" : absl::StrCat(" WHERE ", absl::StrJoin(where, " AND ")));
   absl::MutexLock lock(&read_mu_);
-  ASSIGN_OR_RETURN(Statement statement, Prepare(read_db_, sql, std::move(params)));
+  ASSIGN_OR_RETURN(Statement statement, Prepare(read_db_, sql, params));
   ASSIGN_OR_RETURN(const bool row, Step(read_db_, statement.get()));
   if (!row) return absl::InternalError("COUNT(*) returned no row");
   return sqlite3_column_int64(statement.get(), 0);

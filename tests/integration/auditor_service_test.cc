@@ -2,12 +2,16 @@
 // a C++ gRPC client. Uploads, dedup, jobs and their lifecycle, the evaluate
 // report against PyTorch's accuracy on the bundled data, pagination,
 // idempotency, cancellation, bad input, and a kill -9 restart.
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <regex>
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "crucible/v1/service.grpc.pb.h"
 #include "engines/core/ndarray.h"
 #include "engines/core/npy.h"
@@ -23,6 +27,10 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::ServerProcess;
+
+absl::Time Time(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
 
 std::string Fixture(const std::string& relative) {
   std::ifstream in(std::string(CRUCIBLE_FIXTURES_DIR) + "/" + relative, std::ios::binary);
@@ -236,6 +244,7 @@ TEST_F(AuditorServiceTest, UploadsAreValidatedAndDeduplicated) {
 }
 
 TEST_F(AuditorServiceTest, EvaluateJobReportsPyTorchsAccuracy) {
+  const absl::Time before_upload = absl::Now();
   const v1::Model model = UploadLenet();
   const v1::Dataset dataset = UploadFixtureData();
   EXPECT_EQ(dataset.num_examples(), 1000);
@@ -247,6 +256,10 @@ TEST_F(AuditorServiceTest, EvaluateJobReportsPyTorchsAccuracy) {
   ASSERT_FALSE(updates.empty());
   const v1::Job& done = updates.back();
   ASSERT_EQ(done.state(), v1::SUCCEEDED) << done.error();
+  // Record times are the server's clock to sub-second resolution, in order.
+  const std::vector<absl::Time> times = {before_upload,           Time(model.created_at()), Time(done.created_at()),
+                                         Time(done.started_at()), Time(done.finished_at()), absl::Now()};
+  EXPECT_TRUE(std::is_sorted(times.begin(), times.end())) << absl::StrJoin(times, ", ", absl::StreamFormatter());
   const v1::EvaluationReport& report = done.report().evaluation();
   EXPECT_EQ(report.num_correct(), 874);  // tests/fixtures/golden/accuracy.json
   EXPECT_DOUBLE_EQ(report.accuracy(), 0.874);
