@@ -44,10 +44,14 @@ class DlvEngineTest : public ::testing::Test {
     net_ = std::move(*net);
   }
 
+  // With a budget far above what any analysis here needs (under 30 s in a
+  // release build): the tests check complete analyses, which a slower build
+  // (sanitizers) or a busy machine must not cut short at the 60 s default.
   static v1::JobSpec Spec(int64_t index, float epsilon) {
     v1::JobSpec spec;
     spec.mutable_dlv()->set_input_index(index);
     spec.mutable_dlv()->set_epsilon(epsilon);
+    spec.mutable_dlv()->set_timeout_seconds(900);
     return spec;
   }
 
