@@ -57,7 +57,8 @@ TEST_F(BackdoorCliTest, NeuralCleanseAndActivationClusteringFindTheBadNetsTrojan
   const auto poison = ParseNpy(ReadFile(Fixture("poisoned_train_poison_indices.npy")));
   ASSERT_TRUE(poison.ok());
   std::set<int64_t> truth;
-  for (float v : ToFloatTensor(*poison).values()) truth.insert(int64_t(v));
+  const Tensor poison_indices = ToFloatTensor(*poison);
+  for (float v : poison_indices.values()) truth.insert(int64_t(v));
   int64_t hits = 0;
   for (int64_t i : ac_job.report().backdoor().flagged_samples()) hits += truth.count(i);
   EXPECT_GE(hits, 0.8 * truth.size());
