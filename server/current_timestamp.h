@@ -5,11 +5,10 @@
 #ifndef CRUCIBLE_SERVER_CURRENT_TIMESTAMP_H_
 #define CRUCIBLE_SERVER_CURRENT_TIMESTAMP_H_
 
-#include "google/protobuf/timestamp.pb.h"
-#include "google/protobuf/util/time_util.h"
-
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "google/protobuf/util/time_util.h"
 
 namespace crucible {
 
