@@ -37,8 +37,7 @@ double Seconds(const google::protobuf::Timestamp& t) { return t.seconds() + t.na
 
 std::string JobDuration(const v1::Job& job) {
   if (!job.has_started_at()) return "";
-  const google::protobuf::Timestamp end =
-      job.has_finished_at() ? job.finished_at() : CurrentTimestamp();
+  const google::protobuf::Timestamp end = job.has_finished_at() ? job.finished_at() : CurrentTimestamp();
   return DurationText(std::max(0.0, Seconds(end) - Seconds(job.started_at())));
 }
 
